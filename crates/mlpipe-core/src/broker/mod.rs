@@ -1,0 +1,245 @@
+//! The message broker contract: topics, consumer groups, explicit ack/nack, redelivery
+//! with back-off and a dead-letter topic.
+//!
+//! # Contract
+//! - A message published on a topic reaches **every group** subscribed to that topic at the
+//!   time of publishing; **inside a group exactly one consumer** gets it at a time.
+//! - Delivery is at-least-once. A delivery that is [acked](Delivery::ack) is done. One that
+//!   is [nacked](Delivery::nack), or not acked within `ack_wait`, is delivered again after
+//!   the back-off for its attempt, with the same message id and `attempt + 1`.
+//! - After `max_deliveries` attempts, or at once when [rejected](Delivery::reject), the
+//!   message goes to the dead-letter topic [`dead_letter_topic`]`(topic)` with the reason in
+//!   the `mlpipe-error` header. Dead-letter topics keep their messages until a group reads
+//!   them, so nothing is lost even if nobody listens yet.
+//!
+//! Implementations: [`InProcessBroker`] here; NATS JetStream in `mlpipe-nats`. The
+//! conformance suite in [`crate::testkit::broker`] holds every implementation to this.
+
+mod memory;
+
+pub use memory::InProcessBroker;
+
+use crate::events::{Envelope, Topic};
+use crate::ids::EventId;
+use crate::{Error, Result};
+use async_trait::async_trait;
+use bytes::Bytes;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Header carrying the reason a message was dead-lettered.
+pub const HEADER_ERROR: &str = "mlpipe-error";
+/// Header carrying how many deliveries a dead-lettered message had.
+pub const HEADER_ATTEMPTS: &str = "mlpipe-attempts";
+/// Header carrying the topic a dead-lettered message came from.
+pub const HEADER_ORIGINAL_TOPIC: &str = "mlpipe-original-topic";
+/// Header carrying the group that gave up on a dead-lettered message.
+pub const HEADER_GROUP: &str = "mlpipe-group";
+
+/// The dead-letter topic of `topic`.
+pub fn dead_letter_topic(topic: &str) -> String {
+    format!("{topic}.dead-letter")
+}
+
+/// One message on the broker.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Message {
+    /// Stable id: redeliveries and dead-lettered copies keep it.
+    pub id: EventId,
+    /// Topic it was published on.
+    pub topic: String,
+    /// The body (JSON for pipeline events).
+    pub payload: Bytes,
+    /// Free-form headers.
+    pub headers: BTreeMap<String, String>,
+}
+
+impl Message {
+    /// A message with a fresh id.
+    pub fn new(topic: impl Into<String>, payload: impl Into<Bytes>) -> Self {
+        Self {
+            id: EventId::generate(),
+            topic: topic.into(),
+            payload: payload.into(),
+            headers: BTreeMap::new(),
+        }
+    }
+
+    /// Adds a header.
+    pub fn with_header(mut self, k: impl Into<String>, v: impl Into<String>) -> Self {
+        self.headers.insert(k.into(), v.into());
+        self
+    }
+
+    /// The message for a pipeline event: its envelope as JSON on the event's topic.
+    pub fn from_envelope(env: &Envelope) -> Result<Self> {
+        let payload = serde_json::to_vec(env).map_err(|e| Error::serde("event", e))?;
+        Ok(Self {
+            id: env.id.clone(),
+            topic: env.topic().as_str().to_string(),
+            payload: payload.into(),
+            headers: BTreeMap::new(),
+        })
+    }
+
+    /// Decodes the payload as a pipeline event envelope.
+    pub fn envelope(&self) -> Result<Envelope> {
+        serde_json::from_slice(&self.payload)
+            .map_err(|e| Error::serde(format!("event on topic {}", self.topic), e))
+    }
+}
+
+/// How a group consumes a topic.
+#[derive(Clone, Debug)]
+pub struct SubscribeOptions {
+    /// Deliveries before a message is dead-lettered (at least 1).
+    pub max_deliveries: u32,
+    /// How long a delivery may stay unacknowledged before it is delivered again.
+    pub ack_wait: Duration,
+    /// Delay before redelivery after the n-th failed attempt (the last entry repeats).
+    pub backoff: Vec<Duration>,
+}
+
+impl Default for SubscribeOptions {
+    fn default() -> Self {
+        Self {
+            max_deliveries: 5,
+            ack_wait: Duration::from_secs(30),
+            backoff: vec![
+                Duration::from_millis(100),
+                Duration::from_millis(500),
+                Duration::from_secs(2),
+                Duration::from_secs(5),
+            ],
+        }
+    }
+}
+
+impl SubscribeOptions {
+    /// The delay before redelivering a message whose `attempt`-th delivery failed.
+    pub fn backoff_for(&self, attempt: u32) -> Duration {
+        let i = (attempt.max(1) - 1) as usize;
+        self.backoff
+            .get(i)
+            .or(self.backoff.last())
+            .copied()
+            .unwrap_or(Duration::ZERO)
+    }
+
+    /// Checks the options make sense.
+    pub fn validate(&self) -> Result<()> {
+        if self.max_deliveries == 0 {
+            return Err(Error::invalid("max_deliveries must be at least 1"));
+        }
+        if self.ack_wait.is_zero() {
+            return Err(Error::invalid("ack_wait must be longer than zero"));
+        }
+        Ok(())
+    }
+}
+
+/// Settles one delivery. Implemented by each broker backend.
+#[async_trait]
+pub trait Acker: Send + Sync {
+    /// The message was handled.
+    async fn ack(&self) -> Result<()>;
+    /// The handler failed; deliver again after back-off (or dead-letter after the last attempt).
+    async fn nack(&self, reason: &str) -> Result<()>;
+    /// The message can never succeed (e.g. it cannot be decoded): dead-letter it now.
+    async fn reject(&self, reason: &str) -> Result<()>;
+}
+
+/// A message handed to one consumer, to be settled with exactly one of ack, nack or reject.
+pub struct Delivery {
+    /// The message.
+    pub message: Message,
+    /// Which delivery of the message this is, from 1.
+    pub attempt: u32,
+    acker: Box<dyn Acker>,
+}
+
+impl std::fmt::Debug for Delivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Delivery")
+            .field("message", &self.message)
+            .field("attempt", &self.attempt)
+            .finish()
+    }
+}
+
+impl Delivery {
+    /// Builds a delivery (for broker implementations).
+    pub fn new(message: Message, attempt: u32, acker: Box<dyn Acker>) -> Self {
+        Self {
+            message,
+            attempt,
+            acker,
+        }
+    }
+    /// Marks the message handled.
+    pub async fn ack(self) -> Result<()> {
+        self.acker.ack().await
+    }
+    /// Marks the attempt failed; the message comes back after back-off.
+    pub async fn nack(self, reason: &str) -> Result<()> {
+        self.acker.nack(reason).await
+    }
+    /// Sends the message straight to the dead-letter topic.
+    pub async fn reject(self, reason: &str) -> Result<()> {
+        self.acker.reject(reason).await
+    }
+}
+
+/// A stream of deliveries for one consumer of a group.
+#[async_trait]
+pub trait Subscription: Send {
+    /// The next delivery; waits until one is available. `Ok(None)` when the broker closed.
+    async fn next(&mut self) -> Result<Option<Delivery>>;
+}
+
+/// What a broker implementation can do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BrokerCapabilities {
+    /// Messages survive a restart of the process.
+    pub durable: bool,
+    /// Consumers in different processes can share a group.
+    pub distributed: bool,
+}
+
+/// The message broker every stage talks through.
+#[async_trait]
+pub trait Broker: Send + Sync {
+    /// Publishes a message on its topic.
+    async fn publish(&self, message: Message) -> Result<()>;
+    /// Joins (or creates) `group` on `topic` and returns one consumer of it.
+    async fn subscribe(
+        &self,
+        topic: &str,
+        group: &str,
+        options: SubscribeOptions,
+    ) -> Result<Box<dyn Subscription>>;
+    /// What this broker can do.
+    fn capabilities(&self) -> BrokerCapabilities;
+}
+
+/// Conveniences over any [`Broker`].
+#[async_trait]
+pub trait BrokerExt: Broker {
+    /// Publishes a pipeline event on its topic.
+    async fn publish_event(&self, envelope: &Envelope) -> Result<()> {
+        self.publish(Message::from_envelope(envelope)?).await
+    }
+
+    /// Subscribes to a pipeline topic.
+    async fn subscribe_topic(
+        &self,
+        topic: Topic,
+        group: &str,
+        options: SubscribeOptions,
+    ) -> Result<Box<dyn Subscription>> {
+        self.subscribe(topic.as_str(), group, options).await
+    }
+}
+
+impl<B: Broker + ?Sized> BrokerExt for B {}

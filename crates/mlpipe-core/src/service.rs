@@ -1,0 +1,118 @@
+//! Running a stage: a handler subscribed to a topic, acking what it handled, nacking what
+//! failed (so the broker redelivers it with back-off and finally dead-letters it), and
+//! rejecting what cannot be decoded.
+
+use crate::broker::{Broker, BrokerExt, SubscribeOptions};
+use crate::events::{Envelope, Topic};
+use crate::Result;
+use async_trait::async_trait;
+use std::sync::Arc;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// The error a handler returns: any error type, kept for the dead-letter reason.
+pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A stage's reaction to one event.
+///
+/// # Contract
+/// Handlers are idempotent: the same envelope (same id) may arrive more than once and must
+/// not change anything the second time.
+#[async_trait]
+pub trait EventHandler: Send + Sync + 'static {
+    /// Handles one event. `attempt` counts deliveries from 1.
+    async fn handle(&self, envelope: Envelope, attempt: u32) -> Result<(), HandlerError>;
+}
+
+/// Running consumers; dropping it leaves them running, [`ServiceHandle::shutdown`] stops them.
+pub struct ServiceHandle {
+    name: String,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl ServiceHandle {
+    /// The service's name (its consumer group).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Stops taking new deliveries, lets handlers in progress finish, and waits.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+/// Subscribes `concurrency` consumers of `group` to `topic` and runs `handler` for each
+/// delivery. Returns once subscribed, so events published afterwards are received.
+pub async fn spawn_handler(
+    broker: Arc<dyn Broker>,
+    topic: Topic,
+    group: &str,
+    options: SubscribeOptions,
+    concurrency: usize,
+    handler: Arc<dyn EventHandler>,
+) -> Result<ServiceHandle> {
+    let (stop, stop_rx) = watch::channel(false);
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency.max(1) {
+        let mut sub = broker.subscribe_topic(topic, group, options.clone()).await?;
+        let handler = handler.clone();
+        let mut stop_rx = stop_rx.clone();
+        let group = group.to_string();
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let next = tokio::select! {
+                    biased;
+                    _ = stop_rx.changed() => break,
+                    n = sub.next() => n,
+                };
+                let delivery = match next {
+                    Ok(Some(d)) => d,
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::error!(%group, %topic, error = %e, "subscription failed; retrying");
+                        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                        continue;
+                    }
+                };
+                let envelope = match delivery.message.envelope() {
+                    Ok(env) => env,
+                    Err(e) => {
+                        let reason = e.to_string();
+                        if let Err(e) = delivery.reject(&reason).await {
+                            tracing::error!(%group, error = %e, "could not reject a message");
+                        }
+                        continue;
+                    }
+                };
+                let attempt = delivery.attempt;
+                let id = envelope.id.clone();
+                let span = tracing::info_span!("handle", %group, %topic, event = %id, attempt);
+                let result = {
+                    let _enter = span.enter();
+                    handler.handle(envelope, attempt)
+                }
+                .await;
+                let settled = match result {
+                    Ok(()) => delivery.ack().await,
+                    Err(e) => {
+                        tracing::warn!(%group, %topic, event = %id, attempt, error = %e, "handler failed");
+                        delivery.nack(&e.to_string()).await
+                    }
+                };
+                if let Err(e) = settled {
+                    tracing::error!(%group, event = %id, error = %e, "could not settle a delivery");
+                }
+            }
+        }));
+    }
+    Ok(ServiceHandle {
+        name: group.to_string(),
+        stop,
+        tasks,
+    })
+}
