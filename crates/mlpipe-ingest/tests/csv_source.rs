@@ -1,0 +1,192 @@
+//! CSV sources: typing, quoting, options, quarantine and every awkward-file outcome.
+
+use mlpipe_core::table::rows_of;
+use mlpipe_core::Value;
+use mlpipe_ingest::{Chunk, CsvOptions, CsvSource, IngestError, Source};
+use std::io::Write;
+
+fn file(content: &[u8]) -> tempfile::NamedTempFile {
+    let mut f = tempfile::NamedTempFile::new().unwrap_or_else(|e| panic!("{e}"));
+    f.write_all(content).unwrap_or_else(|e| panic!("{e}"));
+    f
+}
+
+async fn read_all(src: &mut CsvSource) -> Result<Vec<Chunk>, IngestError> {
+    let mut out = Vec::new();
+    while let Some(c) = src.next_chunk().await? {
+        out.push(c);
+    }
+    Ok(out)
+}
+
+fn rows(chunks: &[Chunk]) -> usize {
+    chunks.iter().map(|c| c.batch.num_rows()).sum()
+}
+
+fn bad(chunks: &[Chunk]) -> Vec<mlpipe_core::store::QuarantinedRecord> {
+    chunks.iter().flat_map(|c| c.quarantined.clone()).collect()
+}
+
+#[tokio::test]
+async fn infers_types_and_reads_quoted_fields() {
+    let f = file(b"id,score,name,ok,when\n1,0.5,\"Smith, J\",true,2024-01-31\n2,,\"say \"\"hi\"\"\",false,2024-02-01 10:00:00\n");
+    let mut s = CsvSource::new(f.path(), CsvOptions::default());
+    let schema = s.schema().await.unwrap_or_else(|e| panic!("{e}"));
+    let types: Vec<String> = schema.fields().iter().map(|f| f.data_type().to_string()).collect();
+    assert_eq!(types, ["Int64", "Float64", "Utf8", "Boolean", "Timestamp(µs)"]);
+    let chunks = read_all(&mut s).await.unwrap_or_else(|e| panic!("{e}"));
+    let r = rows_of(&chunks[0].batch).unwrap_or_default();
+    assert_eq!(r.len(), 2);
+    assert_eq!(r[0].get("name"), Some(&Value::Str("Smith, J".into())));
+    assert_eq!(r[1].get("name"), Some(&Value::Str("say \"hi\"".into())));
+    assert_eq!(r[1].get("score"), Some(&Value::Null));
+    assert_eq!(r[0].get("when"), Some(&Value::Timestamp(1_706_659_200_000_000)));
+    let summary = s.summary();
+    assert_eq!(summary.source_bytes, f.as_file().metadata().map(|m| m.len()).unwrap_or(0));
+    assert_eq!(summary.checksum.len(), 64);
+}
+
+#[tokio::test]
+async fn reads_the_real_breast_cancer_file() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/breast_cancer.csv");
+    let mut s = CsvSource::new(path, CsvOptions { chunk_rows: 100, ..Default::default() });
+    let schema = s.schema().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(schema.fields().len(), 31);
+    assert_eq!(schema.field(30).name(), "target");
+    assert_eq!(schema.field(30).data_type().to_string(), "Int64");
+    let chunks = read_all(&mut s).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(rows(&chunks), 569);
+    assert_eq!(chunks.len(), 6, "569 rows in chunks of 100");
+    assert!(bad(&chunks).is_empty());
+    let first = rows_of(&chunks[0].batch).unwrap_or_default();
+    assert_eq!(first[0].f64("mean radius"), Some(17.99));
+}
+
+#[tokio::test]
+async fn bad_rows_are_quarantined_with_row_number_raw_text_and_reason() {
+    // Inference over the sample types `b` as text when `x` is in it: give the schema.
+    use arrow_schema::{DataType, Field, Schema};
+    let schema = std::sync::Arc::new(Schema::new(vec![
+        Field::new("a", DataType::Int64, true),
+        Field::new("b", DataType::Int64, true),
+    ]));
+    let f = file(b"a,b\n1,2\n3,x\n4\n5,6,7\n8,9\n");
+    let mut s = CsvSource::new(f.path(), CsvOptions { schema: Some(schema), ..Default::default() });
+    let chunks = read_all(&mut s).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(rows(&chunks), 2);
+    let q = bad(&chunks);
+    assert_eq!(q.len(), 3);
+    assert_eq!((q[0].row, q[0].raw.as_str()), (2, "3,x"));
+    assert!(q[0].reason.contains("not a valid integer"), "{}", q[0].reason);
+    assert_eq!(q[1].row, 3);
+    assert!(q[1].reason.contains("1 fields, expected 2"));
+    assert_eq!(q[2].row, 4);
+}
+
+#[tokio::test]
+async fn explicit_schema_rejects_values_of_the_wrong_type() {
+    use arrow_schema::{DataType, Field, Schema};
+    let schema = std::sync::Arc::new(Schema::new(vec![
+        Field::new("a", DataType::Float64, true),
+        Field::new("b", DataType::Utf8, true),
+    ]));
+    let f = file(b"a;b\n1.5;x\nnope;y\n");
+    let mut s = CsvSource::new(
+        f.path(),
+        CsvOptions { delimiter: b';', schema: Some(schema.clone()), ..Default::default() },
+    );
+    assert_eq!(s.schema().await.unwrap_or_else(|e| panic!("{e}")), schema);
+    let chunks = read_all(&mut s).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(rows(&chunks), 1);
+    assert_eq!(bad(&chunks)[0].raw, "nope;y");
+}
+
+#[tokio::test]
+async fn missing_file_is_a_typed_error() {
+    let mut s = CsvSource::new("/definitely/not/here.csv", CsvOptions::default());
+    assert!(matches!(s.schema().await, Err(IngestError::Missing { .. })));
+}
+
+#[tokio::test]
+async fn unreadable_path_is_a_typed_error() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut s = CsvSource::new(dir.path(), CsvOptions::default());
+    let e = s.schema().await;
+    assert!(matches!(e, Err(IngestError::Unreadable { .. })), "{e:?}");
+}
+
+#[tokio::test]
+async fn empty_file_is_a_typed_error() {
+    let f = file(b"");
+    let mut s = CsvSource::new(f.path(), CsvOptions::default());
+    assert!(matches!(s.schema().await, Err(IngestError::Empty(_))));
+}
+
+#[tokio::test]
+async fn header_only_file_is_a_typed_error_without_schema() {
+    let f = file(b"a,b,c\n");
+    let mut s = CsvSource::new(f.path(), CsvOptions::default());
+    assert!(matches!(s.schema().await, Err(IngestError::HeaderOnly(_))));
+}
+
+#[tokio::test]
+async fn header_only_file_with_schema_is_an_empty_batch() {
+    use arrow_schema::{DataType, Field, Schema};
+    let schema = std::sync::Arc::new(Schema::new(vec![Field::new("a", DataType::Int64, true)]));
+    let f = file(b"a\n");
+    let mut s = CsvSource::new(f.path(), CsvOptions { schema: Some(schema), ..Default::default() });
+    let chunks = read_all(&mut s).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(rows(&chunks), 0);
+}
+
+#[tokio::test]
+async fn truncated_last_line_is_quarantined_and_complete_last_line_without_newline_is_kept() {
+    let f = file(b"a,b,c\n1,2,3\n4,5");
+    let mut s = CsvSource::new(f.path(), CsvOptions::default());
+    let chunks = read_all(&mut s).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(rows(&chunks), 1);
+    assert_eq!(bad(&chunks)[0].row, 2);
+    let g = file(b"a,b\n1,2\n3,4");
+    let mut s = CsvSource::new(g.path(), CsvOptions::default());
+    let chunks = read_all(&mut s).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(rows(&chunks), 2);
+}
+
+#[tokio::test]
+async fn wrong_encoding_is_quarantined_per_row() {
+    // Latin-1 "é" (0xE9) is not UTF-8.
+    let f = file(b"name,n\ncaf\xe9,1\ncafe,2\n");
+    let mut s = CsvSource::new(
+        f.path(),
+        CsvOptions {
+            schema: Some(std::sync::Arc::new(arrow_schema::Schema::new(vec![
+                arrow_schema::Field::new("name", arrow_schema::DataType::Utf8, true),
+                arrow_schema::Field::new("n", arrow_schema::DataType::Int64, true),
+            ]))),
+            ..Default::default()
+        },
+    );
+    let chunks = read_all(&mut s).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(rows(&chunks), 1);
+    let q = bad(&chunks);
+    assert!(q[0].reason.contains("UTF-8"), "{}", q[0].reason);
+}
+
+#[tokio::test]
+async fn duplicate_header_names_are_a_typed_error() {
+    let f = file(b"a,a\n1,2\n");
+    let mut s = CsvSource::new(f.path(), CsvOptions::default());
+    assert!(matches!(s.schema().await, Err(IngestError::BadHeader { .. })));
+}
+
+#[test]
+fn options_parse_from_pairs_and_reject_unknown_ones() {
+    let mut m = std::collections::BTreeMap::new();
+    m.insert("delimiter".to_string(), "tab".to_string());
+    m.insert("header".to_string(), "false".to_string());
+    let o = CsvOptions::from_pairs(&m).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(o.delimiter, b'\t');
+    assert!(!o.has_header);
+    m.insert("colour".to_string(), "blue".to_string());
+    assert!(matches!(CsvOptions::from_pairs(&m), Err(IngestError::InvalidOption(_))));
+}
