@@ -1,1 +1,40 @@
-//! placeholder
+//! # mlpipe-features
+//!
+//! Data preparation: [`Extractor`]s (raw → features), [`Transformer`]s (features →
+//! features) and [`Selector`]s (features → subset), built by name from configuration
+//! through the [`StepRegistry`], chained into a [`FeaturePipeline`] and fitted into an
+//! immutable [`FittedPipeline`] whose [`FeatureSetId`](mlpipe_core::FeatureSetId) is a
+//! content hash. Every step has a batch path and a row path that give **bit-identical**
+//! results: the same definition serves training, batch scoring and online scoring.
+//!
+//! ```
+//! use mlpipe_core::{Row, table::rows_to_batch};
+//! use mlpipe_features::{FeaturePipeline, PipelineDef, StepRegistry, StepSpec};
+//! use std::sync::Arc;
+//! # use arrow_schema::{Schema, Field, DataType};
+//! let schema = Arc::new(Schema::new(vec![
+//!     Field::new("x", DataType::Float64, true), Field::new("y", DataType::Int64, true)]));
+//! let rows: Vec<Row> = (0..4).map(|i| Row::new().with("x", i as f64).with("y", i % 2)).collect();
+//! let batch = rows_to_batch(&rows, schema).unwrap();
+//! let def = PipelineDef { label: Some("y".into()),
+//!     transform: vec![StepSpec::new("standard_scaler")], ..Default::default() };
+//! let fitted = FeaturePipeline::new(def, Arc::new(StepRegistry::builtin())).fit(&[batch.clone()]).unwrap();
+//! let batch_x = fitted.transform_batch(&batch).unwrap();
+//! let row_x = fitted.transform_row(&rows[3]).unwrap();
+//! assert_eq!(batch_x.row(3).to_vec(), row_x);
+//! ```
+
+#![forbid(unsafe_code)]
+
+pub mod builtin;
+mod error;
+mod pipeline;
+mod registry;
+pub mod service;
+mod step;
+
+pub use error::{FeatureError, Result};
+pub use pipeline::{FeaturePipeline, FittedPipeline, PipelineDef, ROW_KEY};
+pub use registry::{StepRegistry, StepSpec};
+pub use service::{load_pipeline, DatasetFeatures, PrepareConfig, PrepareReport, PreparationService};
+pub use step::*;

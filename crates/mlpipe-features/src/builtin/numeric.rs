@@ -1,0 +1,111 @@
+//! `numeric`: numeric (and boolean) raw columns as features, unchanged.
+
+use crate::error::{FeatureError, Result};
+use crate::step::{Extractor, FittedExtractor};
+use mlpipe_core::table::{column_names, column_to_f64};
+use mlpipe_core::{RecordBatch, Row, Value};
+use ndarray::Array2;
+use serde::{Deserialize, Serialize};
+
+/// Parameters of [`Numeric`].
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NumericParams {
+    /// Columns to take; `None` takes every numeric or boolean column except `exclude`.
+    pub columns: Option<Vec<String>>,
+    /// Columns never taken (the pipeline adds its label and key here).
+    #[serde(default)]
+    pub exclude: Vec<String>,
+}
+
+/// Takes numeric columns as they are. Integers and booleans become `f64` exactly as
+/// [`Value::as_f64`] converts them, nulls become `NaN`.
+#[derive(Clone, Debug, Default)]
+pub struct Numeric(pub NumericParams);
+
+impl Extractor for Numeric {
+    fn kind(&self) -> &str {
+        "numeric"
+    }
+
+    fn fit(&self, raw: &[RecordBatch]) -> Result<Box<dyn FittedExtractor>> {
+        let first = raw.first().ok_or_else(|| FeatureError::EmptyData {
+            step: "numeric".into(),
+        })?;
+        let available = column_names(first);
+        let columns = match &self.0.columns {
+            Some(cols) => {
+                for c in cols {
+                    if !available.contains(c) {
+                        return Err(FeatureError::MissingColumn {
+                            column: c.clone(),
+                            available: available.join(", "),
+                        });
+                    }
+                }
+                cols.clone()
+            }
+            None => first
+                .schema()
+                .fields()
+                .iter()
+                .filter(|f| f.data_type().is_numeric() || f.data_type() == &arrow_schema::DataType::Boolean)
+                .map(|f| f.name().clone())
+                .filter(|n| !self.0.exclude.contains(n))
+                .collect(),
+        };
+        if columns.is_empty() {
+            return Err(FeatureError::Definition(
+                "`numeric` found no numeric columns to take".into(),
+            ));
+        }
+        Ok(Box::new(FittedNumeric { columns }))
+    }
+}
+
+/// A fitted [`Numeric`]: the list of columns.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FittedNumeric {
+    /// Columns taken, in order.
+    pub columns: Vec<String>,
+}
+
+impl FittedExtractor for FittedNumeric {
+    fn kind(&self) -> &str {
+        "numeric"
+    }
+
+    fn output_names(&self) -> Vec<String> {
+        self.columns.clone()
+    }
+
+    fn extract_batch(&self, raw: &RecordBatch) -> Result<Array2<f64>> {
+        let mut out = Array2::<f64>::zeros((raw.num_rows(), self.columns.len()));
+        for (j, name) in self.columns.iter().enumerate() {
+            let col = raw.column_by_name(name).ok_or_else(|| FeatureError::MissingColumn {
+                column: name.clone(),
+                available: column_names(raw).join(", "),
+            })?;
+            let values = column_to_f64(col.as_ref())?;
+            out.column_mut(j).assign(&ndarray::ArrayView1::from(&values[..]));
+        }
+        Ok(out)
+    }
+
+    fn extract_row(&self, row: &Row, out: &mut Vec<f64>) -> Result<()> {
+        for name in &self.columns {
+            let v = match row.get(name) {
+                None | Some(Value::Null) => f64::NAN,
+                Some(v) => v.as_f64().ok_or_else(|| {
+                    FeatureError::Shape(format!("field `{name}` must be numeric, got {v:?}"))
+                })?,
+            };
+            out.push(v);
+        }
+        Ok(())
+    }
+
+    fn state(&self) -> serde_json::Value {
+        super::to_state(self)
+    }
+}

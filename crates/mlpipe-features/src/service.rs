@@ -1,0 +1,227 @@
+//! The preparation service: on `raw-data-extracted`, fits (or reuses) the dataset's
+//! feature pipeline, writes the features to the offline store under the feature-set id,
+//! replicates the latest vector per entity to the online store, records lineage and
+//! publishes `features-generated`.
+
+use crate::error::{FeatureError, Result};
+use crate::pipeline::{FeaturePipeline, FittedPipeline, PipelineDef};
+use crate::registry::StepRegistry;
+use async_trait::async_trait;
+use mlpipe_core::broker::{Broker, BrokerExt, SubscribeOptions};
+use mlpipe_core::events::*;
+use mlpipe_core::service::{spawn_handler, EventHandler, HandlerError, ServiceHandle};
+use mlpipe_core::store::*;
+use mlpipe_core::table::concat;
+use mlpipe_core::{BatchId, Envelope, EventId, FeatureSetId};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Consumer group of the preparation service.
+pub const GROUP: &str = "mlpipe-prepare";
+
+/// How a dataset's features are prepared.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetFeatures {
+    /// The pipeline.
+    #[serde(flatten)]
+    pub pipeline: PipelineDef,
+    /// Fit a new feature set on every raw batch (default), or reuse the dataset's latest
+    /// feature set so new batches get the features models were trained on.
+    #[serde(default = "yes")]
+    pub refit: bool,
+    /// Copy the latest vector of every entity to the online store (default true).
+    #[serde(default = "yes")]
+    pub replicate_online: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Preparation settings (section `[features]`): one entry per dataset.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PrepareConfig {
+    /// Dataset name → its features.
+    #[serde(default)]
+    pub datasets: BTreeMap<String, DatasetFeatures>,
+}
+
+/// What one preparation did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PrepareReport {
+    /// The feature set written to.
+    pub feature_set_id: FeatureSetId,
+    /// Rows written.
+    pub rows: u64,
+    /// Feature names.
+    pub features: Vec<String>,
+    /// Whether the feature set was fitted now (false: reused).
+    pub fitted: bool,
+}
+
+/// Turns raw batches into stored features.
+pub struct PreparationService {
+    stores: Stores,
+    broker: Arc<dyn Broker>,
+    registry: Arc<StepRegistry>,
+    config: PrepareConfig,
+}
+
+/// Loads the fitted pipeline of a stored feature set.
+pub async fn load_pipeline(
+    features: &dyn FeatureStore,
+    registry: &StepRegistry,
+    id: &FeatureSetId,
+) -> Result<FittedPipeline> {
+    let rec = features.feature_set(id).await?;
+    let p = FittedPipeline::from_json(&rec.pipeline, registry)?;
+    if p.id() != id {
+        return Err(FeatureError::Definition(format!(
+            "stored feature set {id} rebuilds as {}: its steps changed meaning; refit it",
+            p.id()
+        )));
+    }
+    Ok(p)
+}
+
+impl PreparationService {
+    /// A service writing to `stores`.
+    pub fn new(
+        stores: Stores,
+        broker: Arc<dyn Broker>,
+        registry: Arc<StepRegistry>,
+        config: PrepareConfig,
+    ) -> Self {
+        Self {
+            stores,
+            broker,
+            registry,
+            config,
+        }
+    }
+
+    /// Prepares the features of one raw batch of `dataset`; `Ok(None)` when the dataset has
+    /// no feature definition.
+    pub async fn prepare(
+        &self,
+        dataset: &str,
+        batch: &BatchId,
+        cause: Option<&EventId>,
+    ) -> Result<Option<PrepareReport>> {
+        let Some(cfg) = self.config.datasets.get(dataset) else {
+            tracing::info!(dataset, "no feature definition for this dataset; skipping");
+            return Ok(None);
+        };
+        let raw = self.stores.raw.read(batch).await?;
+        if raw.is_empty() {
+            return Err(FeatureError::EmptyData {
+                step: format!("features of batch {batch}"),
+            });
+        }
+        let data = concat(&raw)?;
+        let reuse = if cfg.refit {
+            None
+        } else {
+            match self.stores.features.feature_sets(Some(dataset)).await?.pop() {
+                Some(rec) => Some(load_pipeline(self.stores.features.as_ref(), &self.registry, &rec.id).await?),
+                None => None,
+            }
+        };
+        let fitted_now = reuse.is_none();
+        let (pipeline, table) = {
+            let registry = self.registry.clone();
+            let def = cfg.pipeline.clone();
+            let data = data.clone();
+            tokio::task::spawn_blocking(move || -> Result<_> {
+                let p = match reuse {
+                    Some(p) => p,
+                    None => FeaturePipeline::new(def, registry).fit(std::slice::from_ref(&data))?,
+                };
+                let table = p.feature_table(&data)?;
+                Ok((p, table))
+            })
+            .await
+            .map_err(|e| FeatureError::Shape(format!("feature task failed: {e}")))??
+        };
+        let fs = pipeline.id().clone();
+        self.stores
+            .features
+            .put_feature_set(FeatureSetRecord {
+                id: fs.clone(),
+                dataset: dataset.to_string(),
+                feature_names: pipeline.feature_names().to_vec(),
+                label: pipeline.definition().label.clone(),
+                key: Some(pipeline.key_column()),
+                pipeline: pipeline.to_json().clone(),
+                fitted_on: vec![batch.clone()],
+                created_at: chrono::Utc::now(),
+            })
+            .await?;
+        let rows = table.num_rows() as u64;
+        match self.stores.features.write(&fs, batch, vec![table.clone()]).await {
+            Ok(()) | Err(mlpipe_core::Error::AlreadyExists { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+        if cfg.replicate_online {
+            let keys = pipeline.keys(&data)?;
+            let x = mlpipe_core::table::to_matrix(&[table], pipeline.feature_names())?;
+            let entries = keys
+                .into_iter()
+                .zip(x.rows())
+                .map(|(k, r)| (k, r.to_vec()))
+                .collect();
+            self.stores.online.put(fs.as_str(), entries).await?;
+        }
+        let node = Node::FeatureSet(fs.clone());
+        self.stores
+            .lineage
+            .link(LineageLink::new(Node::RawBatch(batch.clone()), node.clone(), "features_of"))
+            .await?;
+        self.stores
+            .lineage
+            .audit(AuditRecord::now(
+                GROUP,
+                if fitted_now { "feature_set.fitted" } else { "feature_set.reused" },
+                &node,
+                serde_json::json!({"dataset": dataset, "batch": batch, "rows": rows}),
+            ))
+            .await?;
+        let event = Event::FeaturesGenerated(FeaturesGenerated {
+            dataset: dataset.to_string(),
+            feature_set_id: fs.clone(),
+            batch_ids: vec![batch.clone()],
+            rows,
+        });
+        let env = match cause {
+            Some(c) => Envelope::caused_by(event, c),
+            None => Envelope::new(event),
+        };
+        self.broker.publish_event(&env).await?;
+        tracing::info!(dataset, batch = %batch, feature_set = %fs, rows, "features generated");
+        Ok(Some(PrepareReport {
+            feature_set_id: fs,
+            rows,
+            features: pipeline.feature_names().to_vec(),
+            fitted: fitted_now,
+        }))
+    }
+
+    /// Subscribes to `raw-data-extracted`.
+    pub async fn start(self: Arc<Self>, options: SubscribeOptions) -> mlpipe_core::Result<ServiceHandle> {
+        spawn_handler(self.broker.clone(), Topic::RawDataExtracted, GROUP, options, 1, self).await
+    }
+}
+
+#[async_trait]
+impl EventHandler for PreparationService {
+    async fn handle(&self, env: Envelope, _attempt: u32) -> std::result::Result<(), HandlerError> {
+        let Event::RawDataExtracted(e) = &env.event else {
+            return Ok(());
+        };
+        self.prepare(&e.dataset, &e.batch_id, Some(&env.id)).await?;
+        Ok(())
+    }
+}
