@@ -1,0 +1,192 @@
+//! The [`SplitStrategy`] trait and the built-in strategies.
+
+use crate::error::{Result, SplitError};
+use crate::rng;
+use serde::{Deserialize, Serialize};
+
+/// What a strategy may look at: the row count and, when known, labels, times and groups.
+/// Strategies see indices, never the feature data, so splitting 10 million rows copies no
+/// features.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SplitInput<'a> {
+    /// Number of rows.
+    pub rows: usize,
+    /// Label per row.
+    pub labels: Option<&'a [f64]>,
+    /// Timestamp per row (microseconds).
+    pub times: Option<&'a [i64]>,
+    /// Group per row.
+    pub groups: Option<&'a [String]>,
+}
+
+/// Row indices of the two subsets.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct SplitIndices {
+    /// Training rows.
+    pub train: Vec<u32>,
+    /// Evaluation rows.
+    pub test: Vec<u32>,
+}
+
+/// A way of dividing rows into a training and an evaluation subset.
+///
+/// Implement it to inject a custom strategy: a name, the parameters that define the
+/// split (recorded with it), and the split itself. A seeded strategy must give the same
+/// indices for the same input every time.
+pub trait SplitStrategy: Send + Sync {
+    /// Name recorded with the split.
+    fn name(&self) -> &str;
+    /// Parameters recorded with the split (ratio, seed, …).
+    fn params(&self) -> serde_json::Value;
+    /// The nominal share of training rows, when the strategy has one (used for warnings).
+    fn train_ratio(&self) -> Option<f64> {
+        None
+    }
+    /// Divides the rows.
+    fn split(&self, input: &SplitInput<'_>) -> Result<SplitIndices>;
+}
+
+pub(crate) fn check_ratio(ratio: f64) -> Result<()> {
+    if !(ratio > 0.0 && ratio < 1.0) {
+        return Err(SplitError::InvalidParameter(format!(
+            "train ratio must be strictly between 0 and 1, got {ratio}"
+        )));
+    }
+    Ok(())
+}
+
+/// Rows for training out of `n` at `ratio` (rounded, like scikit-learn's
+/// `train_test_split`: the test size is `ceil(n · (1 − ratio))`).
+pub(crate) fn train_count(n: usize, ratio: f64) -> usize {
+    let test = ((n as f64) * (1.0 - ratio) - 1e-9).ceil().max(0.0) as usize;
+    n.saturating_sub(test)
+}
+
+/// Random split by ratio with an injected seed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RandomSplit {
+    /// Share of rows for training, in (0, 1).
+    pub train_ratio: f64,
+    /// Seed of the portable ChaCha8 generator.
+    pub seed: u64,
+    /// Keep each subset in random order (true) or sort each subset by row (false).
+    #[serde(default)]
+    pub shuffle_within: bool,
+}
+
+impl RandomSplit {
+    /// A random split keeping `train_ratio` of the rows for training.
+    pub fn new(train_ratio: f64, seed: u64) -> Self {
+        Self {
+            train_ratio,
+            seed,
+            shuffle_within: false,
+        }
+    }
+}
+
+impl SplitStrategy for RandomSplit {
+    fn name(&self) -> &str {
+        "random"
+    }
+    fn params(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+    fn train_ratio(&self) -> Option<f64> {
+        Some(self.train_ratio)
+    }
+    fn split(&self, input: &SplitInput<'_>) -> Result<SplitIndices> {
+        check_ratio(self.train_ratio)?;
+        if input.rows == 0 {
+            return Err(SplitError::NoRows);
+        }
+        let n = u32::try_from(input.rows)
+            .map_err(|_| SplitError::InvalidParameter("more than 4 billion rows".into()))?;
+        let mut idx: Vec<u32> = (0..n).collect();
+        let mut r = rng::rng(self.seed);
+        rng::shuffle(&mut r, &mut idx);
+        let k = train_count(input.rows, self.train_ratio);
+        let test = idx.split_off(k);
+        let mut out = SplitIndices { train: idx, test };
+        if !self.shuffle_within {
+            out.train.sort_unstable();
+            out.test.sort_unstable();
+        }
+        Ok(out)
+    }
+}
+
+/// Sequential split by ratio: the first rows (in source order) train, the rest evaluate.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SequentialSplit {
+    /// Share of rows for training, in (0, 1).
+    pub train_ratio: f64,
+    /// Shuffle inside each subset with this seed (the subsets themselves stay sequential).
+    #[serde(default)]
+    pub shuffle_within_seed: Option<u64>,
+}
+
+impl SplitStrategy for SequentialSplit {
+    fn name(&self) -> &str {
+        "sequential"
+    }
+    fn params(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+    fn train_ratio(&self) -> Option<f64> {
+        Some(self.train_ratio)
+    }
+    fn split(&self, input: &SplitInput<'_>) -> Result<SplitIndices> {
+        check_ratio(self.train_ratio)?;
+        if input.rows == 0 {
+            return Err(SplitError::NoRows);
+        }
+        let k = train_count(input.rows, self.train_ratio) as u32;
+        let mut out = SplitIndices {
+            train: (0..k).collect(),
+            test: (k..input.rows as u32).collect(),
+        };
+        if let Some(seed) = self.shuffle_within_seed {
+            let mut r = rng::rng(seed);
+            rng::shuffle(&mut r, &mut out.train);
+            rng::shuffle(&mut r, &mut out.test);
+        }
+        Ok(out)
+    }
+}
+
+/// A custom strategy from a closure.
+pub struct FnSplit<F> {
+    name: String,
+    params: serde_json::Value,
+    f: F,
+}
+
+impl<F> FnSplit<F>
+where
+    F: Fn(&SplitInput<'_>) -> Result<SplitIndices> + Send + Sync,
+{
+    /// Wraps `f` as a strategy called `name` with recorded `params`.
+    pub fn new(name: impl Into<String>, params: serde_json::Value, f: F) -> Self {
+        Self {
+            name: name.into(),
+            params,
+            f,
+        }
+    }
+}
+
+impl<F> SplitStrategy for FnSplit<F>
+where
+    F: Fn(&SplitInput<'_>) -> Result<SplitIndices> + Send + Sync,
+{
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn params(&self) -> serde_json::Value {
+        self.params.clone()
+    }
+    fn split(&self, input: &SplitInput<'_>) -> Result<SplitIndices> {
+        (self.f)(input)
+    }
+}
