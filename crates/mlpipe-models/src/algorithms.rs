@@ -1,0 +1,80 @@
+//! The catalogue of model kinds: how to build a trainer from hyper-parameters (as written
+//! in configuration) and how to rebuild a model from its artefact. Users register their
+//! own kinds beside the built-ins. Loading parses data into a registered type and never
+//! executes code from the artefact.
+
+use crate::error::{ModelError, Result};
+use crate::facade::{Model, ModelArtefact, Trainer};
+use crate::logistic::{LogisticModel, LogisticRegression};
+use crate::tree::{DecisionTree, TreeModel};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+type MakeTrainer = Arc<dyn Fn(&serde_json::Value) -> Result<Box<dyn Trainer>> + Send + Sync>;
+type LoadModel = Arc<dyn Fn(&ModelArtefact) -> Result<Box<dyn Model>> + Send + Sync>;
+
+/// Model kinds known to this process.
+#[derive(Clone, Default)]
+pub struct Algorithms {
+    trainers: HashMap<String, MakeTrainer>,
+    loaders: HashMap<String, LoadModel>,
+}
+
+fn params<T: for<'de> serde::Deserialize<'de>>(kind: &str, v: &serde_json::Value) -> Result<T> {
+    let v = if v.is_null() { serde_json::json!({}) } else { v.clone() };
+    serde_json::from_value(v).map_err(|e| ModelError::Params { kind: kind.into(), reason: e.to_string() })
+}
+
+impl Algorithms {
+    /// Every built-in kind.
+    pub fn builtin() -> Self {
+        let mut a = Self::default();
+        a.register(
+            "logistic_regression",
+            |p| Ok(Box::new(LogisticRegression(params("logistic_regression", p)?))),
+            |art| Ok(Box::new(LogisticModel::from_artefact(art)?)),
+        );
+        a.register(
+            "decision_tree",
+            |p| Ok(Box::new(DecisionTree(params("decision_tree", p)?))),
+            |art| Ok(Box::new(TreeModel::from_artefact(art)?)),
+        );
+        a
+    }
+
+    /// Registers a kind.
+    pub fn register(
+        &mut self,
+        kind: &str,
+        trainer: impl Fn(&serde_json::Value) -> Result<Box<dyn Trainer>> + Send + Sync + 'static,
+        loader: impl Fn(&ModelArtefact) -> Result<Box<dyn Model>> + Send + Sync + 'static,
+    ) {
+        self.trainers.insert(kind.into(), Arc::new(trainer));
+        self.loaders.insert(kind.into(), Arc::new(loader));
+    }
+
+    fn unknown(&self, kind: &str) -> ModelError {
+        let mut known: Vec<&str> = self.trainers.keys().map(String::as_str).collect();
+        known.sort_unstable();
+        ModelError::UnknownKind { kind: kind.into(), known: known.join(", ") }
+    }
+
+    /// A trainer of `kind` with hyper-parameters `params`.
+    pub fn trainer(&self, kind: &str, params: &serde_json::Value) -> Result<Box<dyn Trainer>> {
+        let f = self.trainers.get(kind).ok_or_else(|| self.unknown(kind))?;
+        f(params)
+    }
+
+    /// Rebuilds a model from an artefact.
+    pub fn load(&self, artefact: &ModelArtefact) -> Result<Box<dyn Model>> {
+        let f = self.loaders.get(&artefact.kind).ok_or_else(|| self.unknown(&artefact.kind))?;
+        f(artefact)
+    }
+
+    /// Rebuilds a model from artefact bytes.
+    pub fn load_bytes(&self, bytes: &[u8]) -> Result<(ModelArtefact, Box<dyn Model>)> {
+        let a = ModelArtefact::from_bytes(bytes)?;
+        let m = self.load(&a)?;
+        Ok((a, m))
+    }
+}

@@ -1,0 +1,178 @@
+//! The facade: [`Trainer`] (training data → model) and [`Model`] (predictions as typed
+//! [`Score`]s, and a self-describing [`ModelArtefact`]).
+
+use crate::error::{ModelError, Result};
+use mlpipe_core::{FeatureSetId, Score};
+use ndarray::{ArrayView1, ArrayView2};
+use serde::{Deserialize, Serialize};
+
+/// What a trainer learns from.
+#[derive(Clone, Copy, Debug)]
+pub struct TrainingData<'a> {
+    /// Rows × features.
+    pub x: ArrayView2<'a, f64>,
+    /// One label per row (class numbers for classifiers).
+    pub y: ArrayView1<'a, f64>,
+    /// Feature names, in column order.
+    pub feature_names: &'a [String],
+    /// The feature set the columns come from.
+    pub feature_set_id: &'a FeatureSetId,
+}
+
+/// Builds a model from training data. The trainer holds its hyper-parameters.
+///
+/// Implement it (with [`Model`]) to add a model type or wrap a third-party library.
+pub trait Trainer: Send + Sync {
+    /// The model kind, e.g. `logistic_regression`.
+    fn kind(&self) -> &str;
+    /// The hyper-parameters, as recorded with the model.
+    fn params(&self) -> serde_json::Value;
+    /// Trains a model.
+    fn train(&self, data: &TrainingData<'_>) -> Result<Box<dyn Model>>;
+}
+
+/// A trained model.
+pub trait Model: Send + Sync + std::fmt::Debug {
+    /// The model kind.
+    fn kind(&self) -> &str;
+    /// Number of input features.
+    fn n_features(&self) -> usize;
+    /// Scores for every row of `x`.
+    fn predict_batch(&self, x: ArrayView2<'_, f64>) -> Result<Vec<Score>>;
+    /// The score of one row.
+    fn predict_row(&self, x: &[f64]) -> Result<Score>;
+    /// The self-describing artefact.
+    fn artefact(&self) -> Result<ModelArtefact>;
+}
+
+/// Current version of the artefact format.
+pub const ARTEFACT_FORMAT_VERSION: u32 = 1;
+
+/// A model at rest: everything needed to rebuild it, and nothing executable.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelArtefact {
+    /// Always `mlpipe-model`.
+    pub format: String,
+    /// Format version; loaders refuse versions they do not know.
+    pub format_version: u32,
+    /// Model kind.
+    pub kind: String,
+    /// Features the model consumes.
+    pub feature_set_id: FeatureSetId,
+    /// Input feature names, in order.
+    pub input_schema: Vec<String>,
+    /// Hyper-parameters.
+    pub params: serde_json::Value,
+    /// Learned parameters.
+    pub learned: serde_json::Value,
+}
+
+impl ModelArtefact {
+    /// A new artefact of the current format.
+    pub fn new(
+        kind: &str,
+        feature_set_id: FeatureSetId,
+        input_schema: Vec<String>,
+        params: serde_json::Value,
+        learned: serde_json::Value,
+    ) -> Self {
+        Self {
+            format: "mlpipe-model".into(),
+            format_version: ARTEFACT_FORMAT_VERSION,
+            kind: kind.to_string(),
+            feature_set_id,
+            input_schema,
+            params,
+            learned,
+        }
+    }
+
+    /// Serialises as JSON (floats round-trip bit-exactly).
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        serde_json::to_vec(self).map_err(|e| ModelError::Artefact(e.to_string()))
+    }
+
+    /// Parses bytes, refusing anything that is not a known artefact version.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let a: ModelArtefact = serde_json::from_slice(bytes)
+            .map_err(|e| ModelError::Artefact(format!("not an mlpipe model artefact: {e}")))?;
+        if a.format != "mlpipe-model" {
+            return Err(ModelError::Artefact(format!("unknown format `{}`", a.format)));
+        }
+        if a.format_version == 0 || a.format_version > ARTEFACT_FORMAT_VERSION {
+            return Err(ModelError::Artefact(format!(
+                "artefact format version {} is not supported by this build (supports 1..={ARTEFACT_FORMAT_VERSION}); upgrade mlpipe",
+                a.format_version
+            )));
+        }
+        Ok(a)
+    }
+
+    /// Decodes the learned parameters into a model's state type.
+    pub fn learned_as<T: for<'de> Deserialize<'de>>(&self) -> Result<T> {
+        serde_json::from_value(self.learned.clone())
+            .map_err(|e| ModelError::Artefact(format!("learned parameters of {}: {e}", self.kind)))
+    }
+}
+
+/// Checks training data: rows, finite features, matching label length.
+pub fn check_training(kind: &str, data: &TrainingData<'_>) -> Result<()> {
+    if data.x.nrows() == 0 {
+        return Err(ModelError::NoRows { kind: kind.into() });
+    }
+    if data.y.len() != data.x.nrows() {
+        return Err(ModelError::Labels {
+            kind: kind.into(),
+            reason: format!("{} labels for {} rows", data.y.len(), data.x.nrows()),
+        });
+    }
+    for (j, col) in data.x.columns().into_iter().enumerate() {
+        if col.iter().any(|v| !v.is_finite()) {
+            return Err(ModelError::NonFinite {
+                kind: kind.into(),
+                feature: data
+                    .feature_names
+                    .get(j)
+                    .cloned()
+                    .unwrap_or_else(|| format!("#{j}")),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Class labels of a classifier: integer-valued and at least two distinct.
+pub fn classes_of(kind: &str, y: ArrayView1<'_, f64>) -> Result<(Vec<i64>, Vec<usize>)> {
+    let mut classes: Vec<i64> = Vec::new();
+    for &v in y {
+        if !v.is_finite() || v.fract() != 0.0 {
+            return Err(ModelError::Labels {
+                kind: kind.into(),
+                reason: format!("class labels must be whole numbers, found {v}"),
+            });
+        }
+        classes.push(v as i64);
+    }
+    let mut distinct = classes.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if distinct.len() < 2 {
+        return Err(ModelError::OneClass {
+            kind: kind.into(),
+            class: distinct.first().copied().unwrap_or(0),
+        });
+    }
+    let idx = classes
+        .iter()
+        .map(|c| distinct.binary_search(c).unwrap_or(0))
+        .collect();
+    Ok((distinct, idx))
+}
+
+/// Checks a prediction input's width.
+pub fn check_width(expected: usize, got: usize) -> Result<()> {
+    if expected != got {
+        return Err(ModelError::Width { expected, got });
+    }
+    Ok(())
+}

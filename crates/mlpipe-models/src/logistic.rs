@@ -1,0 +1,425 @@
+//! Logistic regression, binary and multinomial, with scikit-learn's objective
+//! (`½‖W‖² + C · Σ log-loss`, intercepts not penalised), solved by Newton's method with a
+//! backtracking line search. Newton converges to the same optimum as scikit-learn's lbfgs,
+//! only more tightly.
+
+use crate::error::{ModelError, Result};
+use crate::facade::*;
+use crate::linalg::solve_spd;
+use mlpipe_core::{FeatureSetId, Score};
+use ndarray::{Array1, Array2, ArrayView2, Axis};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+const KIND: &str = "logistic_regression";
+
+/// Hyper-parameters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogisticParams {
+    /// Inverse regularisation strength (scikit-learn's `C`).
+    #[serde(rename = "C", alias = "c")]
+    pub c: f64,
+    /// Newton iterations at most.
+    pub max_iter: usize,
+    /// Stop when the largest gradient component is below this.
+    pub tol: f64,
+    /// Learn intercepts.
+    pub fit_intercept: bool,
+}
+
+impl Default for LogisticParams {
+    fn default() -> Self {
+        Self {
+            c: 1.0,
+            max_iter: 100,
+            tol: 1e-8,
+            fit_intercept: true,
+        }
+    }
+}
+
+/// The logistic-regression trainer.
+#[derive(Clone, Debug, Default)]
+pub struct LogisticRegression(pub LogisticParams);
+
+/// Learned parameters: one weight row and intercept per class for multinomial models, a
+/// single row (for the larger class) for binary ones.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LogisticState {
+    /// Class labels, ascending.
+    pub classes: Vec<i64>,
+    /// Weights, one row per modelled class.
+    pub coef: Vec<Vec<f64>>,
+    /// Intercepts, one per modelled class.
+    pub intercept: Vec<f64>,
+    /// Newton iterations used.
+    pub iterations: usize,
+}
+
+/// A fitted logistic regression.
+#[derive(Clone, Debug)]
+pub struct LogisticModel {
+    state: LogisticState,
+    params: LogisticParams,
+    feature_set_id: FeatureSetId,
+    input: Vec<String>,
+}
+
+impl Trainer for LogisticRegression {
+    fn kind(&self) -> &str {
+        KIND
+    }
+
+    fn params(&self) -> serde_json::Value {
+        serde_json::to_value(&self.0).unwrap_or_default()
+    }
+
+    fn train(&self, data: &TrainingData<'_>) -> Result<Box<dyn Model>> {
+        let p = &self.0;
+        if !(p.c > 0.0 && p.c.is_finite()) || p.max_iter == 0 {
+            return Err(ModelError::Params {
+                kind: KIND.into(),
+                reason: format!("C must be positive and max_iter at least 1 (C = {}, max_iter = {})", p.c, p.max_iter),
+            });
+        }
+        check_training(KIND, data)?;
+        let (classes, y) = classes_of(KIND, data.y)?;
+        // Design matrix with a trailing column of ones for the intercept.
+        let n = data.x.nrows();
+        let d = data.x.ncols() + usize::from(p.fit_intercept);
+        let mut xa = Array2::<f64>::ones((n, d));
+        xa.slice_axis_mut(Axis(1), ndarray::Slice::from(0..data.x.ncols())).assign(&data.x);
+        let state = if classes.len() == 2 {
+            let yb: Vec<f64> = y.iter().map(|&c| c as f64).collect();
+            let (w, it) = fit_binary(&xa, &yb, p)?;
+            split_state(classes, vec![w], it, p.fit_intercept)
+        } else {
+            let (ws, it) = fit_multinomial(&xa, &y, classes.len(), p)?;
+            split_state(classes, ws, it, p.fit_intercept)
+        };
+        Ok(Box::new(LogisticModel {
+            state,
+            params: p.clone(),
+            feature_set_id: data.feature_set_id.clone(),
+            input: data.feature_names.to_vec(),
+        }))
+    }
+}
+
+fn split_state(classes: Vec<i64>, ws: Vec<Array1<f64>>, iterations: usize, intercept: bool) -> LogisticState {
+    let mut coef = Vec::new();
+    let mut icpt = Vec::new();
+    for w in ws {
+        let mut v = w.to_vec();
+        icpt.push(if intercept { v.pop().unwrap_or(0.0) } else { 0.0 });
+        coef.push(v);
+    }
+    LogisticState {
+        classes,
+        coef,
+        intercept: icpt,
+        iterations,
+    }
+}
+
+fn penalty_mask(d: usize, intercept: bool) -> Vec<f64> {
+    let mut m = vec![1.0; d];
+    if intercept {
+        if let Some(last) = m.last_mut() {
+            *last = 0.0;
+        }
+    }
+    m
+}
+
+/// `log(1 + exp(z))` without overflow.
+fn softplus(z: f64) -> f64 {
+    if z > 0.0 {
+        z + (-z).exp().ln_1p()
+    } else {
+        z.exp().ln_1p()
+    }
+}
+
+fn sigmoid(z: f64) -> f64 {
+    if z >= 0.0 {
+        1.0 / (1.0 + (-z).exp())
+    } else {
+        let e = z.exp();
+        e / (1.0 + e)
+    }
+}
+
+const CHUNK: usize = 4096;
+
+fn fit_binary(x: &Array2<f64>, y: &[f64], p: &LogisticParams) -> Result<(Array1<f64>, usize)> {
+    let d = x.ncols();
+    let mask = penalty_mask(d, p.fit_intercept);
+    let objective = |w: &Array1<f64>| -> f64 {
+        let z = x.dot(w);
+        let loss: f64 = z
+            .iter()
+            .zip(y)
+            .map(|(&z, &t)| if t > 0.5 { softplus(-z) } else { softplus(z) })
+            .sum();
+        p.c * loss + 0.5 * w.iter().zip(&mask).map(|(w, m)| m * w * w).sum::<f64>()
+    };
+    let mut w = Array1::<f64>::zeros(d);
+    let mut f = objective(&w);
+    for it in 0..p.max_iter {
+        let z = x.dot(&w);
+        let prob: Vec<f64> = z.iter().map(|&z| sigmoid(z)).collect();
+        // Gradient and Hessian, accumulated over row chunks in parallel.
+        let (grad, hess) = x
+            .axis_chunks_iter(Axis(0), CHUNK)
+            .into_par_iter()
+            .enumerate()
+            .map(|(ci, xc)| {
+                let off = ci * CHUNK;
+                let r: Array1<f64> = (0..xc.nrows()).map(|i| prob[off + i] - y[off + i]).collect();
+                let s: Array1<f64> = (0..xc.nrows()).map(|i| prob[off + i] * (1.0 - prob[off + i])).collect();
+                let g = xc.t().dot(&r);
+                let xs = &xc * &s.view().insert_axis(Axis(1));
+                let h = xc.t().dot(&xs);
+                (g, h)
+            })
+            .reduce(
+                || (Array1::zeros(d), Array2::zeros((d, d))),
+                |(g1, h1), (g2, h2)| (g1 + g2, h1 + h2),
+            );
+        let mut grad = grad * p.c;
+        let mut hess = hess * p.c;
+        for j in 0..d {
+            grad[j] += mask[j] * w[j];
+            hess[[j, j]] += mask[j];
+        }
+        let gmax = grad.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+        if gmax < p.tol {
+            return Ok((w, it));
+        }
+        let step = solve_spd(&hess, &grad).ok_or_else(|| ModelError::Numeric {
+            kind: KIND.into(),
+            reason: "the Hessian is singular; are features perfectly collinear?".into(),
+        })?;
+        let (nw, nf) = line_search(&w, &step, f, &objective);
+        let done = (f - nf).abs() <= 1e-15 * f.abs().max(1.0);
+        w = nw;
+        f = nf;
+        if done {
+            return Ok((w, it + 1));
+        }
+    }
+    Ok((w, p.max_iter))
+}
+
+fn line_search(
+    w: &Array1<f64>,
+    step: &Array1<f64>,
+    f0: f64,
+    objective: &dyn Fn(&Array1<f64>) -> f64,
+) -> (Array1<f64>, f64) {
+    let mut t = 1.0;
+    for _ in 0..30 {
+        let cand = w - &(step * t);
+        let fc = objective(&cand);
+        if fc.is_finite() && fc <= f0 {
+            return (cand, fc);
+        }
+        t *= 0.5;
+    }
+    (w.clone(), f0)
+}
+
+fn softmax_row(z: &mut [f64]) {
+    let m = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let mut s = 0.0;
+    for v in z.iter_mut() {
+        *v = (*v - m).exp();
+        s += *v;
+    }
+    for v in z.iter_mut() {
+        *v /= s;
+    }
+}
+
+fn fit_multinomial(x: &Array2<f64>, y: &[usize], k: usize, p: &LogisticParams) -> Result<(Vec<Array1<f64>>, usize)> {
+    let (n, d) = x.dim();
+    let mask = penalty_mask(d, p.fit_intercept);
+    let dim = k * d;
+    let objective = |theta: &Array1<f64>| -> f64 {
+        let w = theta.view().into_shape_with_order((k, d)).map(|v| v.to_owned()).unwrap_or_else(|_| Array2::zeros((k, d)));
+        let z = x.dot(&w.t());
+        let mut loss = 0.0;
+        for (i, row) in z.rows().into_iter().enumerate() {
+            let m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let lse = m + row.iter().map(|v| (v - m).exp()).sum::<f64>().ln();
+            loss += lse - row[y[i]];
+        }
+        let pen: f64 = (0..k)
+            .flat_map(|c| (0..d).map(move |j| (c, j)))
+            .map(|(c, j)| mask[j] * w[[c, j]] * w[[c, j]])
+            .sum();
+        p.c * loss + 0.5 * pen
+    };
+    let mut theta = Array1::<f64>::zeros(dim);
+    let mut f = objective(&theta);
+    for it in 0..p.max_iter {
+        let w = theta.view().into_shape_with_order((k, d)).map(|v| v.to_owned()).unwrap_or_else(|_| Array2::zeros((k, d)));
+        let mut prob = x.dot(&w.t());
+        for mut row in prob.rows_mut() {
+            if let Some(s) = row.as_slice_mut() {
+                softmax_row(s);
+            }
+        }
+        let mut grad = Array1::<f64>::zeros(dim);
+        let mut hess = Array2::<f64>::zeros((dim, dim));
+        for i in 0..n {
+            let xi = x.row(i);
+            for a in 0..k {
+                let ra = prob[[i, a]] - if y[i] == a { 1.0 } else { 0.0 };
+                for j in 0..d {
+                    grad[a * d + j] += p.c * ra * xi[j];
+                }
+                for b in a..k {
+                    let s = p.c * prob[[i, a]] * (if a == b { 1.0 } else { 0.0 } - prob[[i, b]]);
+                    if s == 0.0 {
+                        continue;
+                    }
+                    for j in 0..d {
+                        let sj = s * xi[j];
+                        for l in 0..d {
+                            hess[[a * d + j, b * d + l]] += sj * xi[l];
+                        }
+                    }
+                }
+            }
+        }
+        for a in 0..k {
+            for b in (a + 1)..k {
+                for j in 0..d {
+                    for l in 0..d {
+                        hess[[b * d + l, a * d + j]] = hess[[a * d + j, b * d + l]];
+                    }
+                }
+            }
+            for j in 0..d {
+                grad[a * d + j] += mask[j] * theta[a * d + j];
+                hess[[a * d + j, a * d + j]] += mask[j];
+            }
+        }
+        let gmax = grad.iter().fold(0.0f64, |acc, v| acc.max(v.abs()));
+        if gmax < p.tol {
+            return Ok((rows_of(&theta, k, d, p.fit_intercept), it));
+        }
+        let step = solve_spd(&hess, &grad).ok_or_else(|| ModelError::Numeric {
+            kind: KIND.into(),
+            reason: "the Hessian is singular".into(),
+        })?;
+        let (mut nt, nf) = line_search(&theta, &step, f, &objective);
+        if p.fit_intercept {
+            // Intercepts are only defined up to a common shift; keep them summing to zero,
+            // as scikit-learn's solver does.
+            let mean: f64 = (0..k).map(|c| nt[c * d + d - 1]).sum::<f64>() / k as f64;
+            for c in 0..k {
+                nt[c * d + d - 1] -= mean;
+            }
+        }
+        let done = (f - nf).abs() <= 1e-15 * f.abs().max(1.0);
+        theta = nt;
+        f = nf;
+        if done {
+            return Ok((rows_of(&theta, k, d, p.fit_intercept), it + 1));
+        }
+    }
+    Ok((rows_of(&theta, k, d, p.fit_intercept), p.max_iter))
+}
+
+fn rows_of(theta: &Array1<f64>, k: usize, d: usize, _intercept: bool) -> Vec<Array1<f64>> {
+    (0..k).map(|c| theta.iter().skip(c * d).take(d).copied().collect()).collect()
+}
+
+impl LogisticModel {
+    /// Rebuilds a model from its artefact.
+    pub fn from_artefact(a: &ModelArtefact) -> Result<Self> {
+        let state: LogisticState = a.learned_as()?;
+        let params: LogisticParams = serde_json::from_value(a.params.clone())
+            .map_err(|e| ModelError::Artefact(format!("params of {KIND}: {e}")))?;
+        let width = a.input_schema.len();
+        let binary = state.classes.len() == 2 && state.coef.len() == 1;
+        let multi = state.classes.len() > 2 && state.coef.len() == state.classes.len();
+        if !(binary || multi) || state.coef.iter().any(|c| c.len() != width) || state.intercept.len() != state.coef.len() {
+            return Err(ModelError::Artefact(format!("{KIND}: learned parameters do not match {width} inputs")));
+        }
+        Ok(Self {
+            state,
+            params,
+            feature_set_id: a.feature_set_id.clone(),
+            input: a.input_schema.clone(),
+        })
+    }
+
+    /// The learned parameters.
+    pub fn state(&self) -> &LogisticState {
+        &self.state
+    }
+
+    fn score(&self, x: &[f64]) -> Score {
+        let lin = |c: usize| -> f64 {
+            let mut z = self.state.intercept[c];
+            for (w, v) in self.state.coef[c].iter().zip(x) {
+                z += w * v;
+            }
+            z
+        };
+        let probabilities = if self.state.coef.len() == 1 {
+            let p1 = sigmoid(lin(0));
+            vec![1.0 - p1, p1]
+        } else {
+            let mut z: Vec<f64> = (0..self.state.coef.len()).map(lin).collect();
+            softmax_row(&mut z);
+            z
+        };
+        Score::Probabilities {
+            classes: self.state.classes.clone(),
+            probabilities,
+        }
+    }
+}
+
+impl Model for LogisticModel {
+    fn kind(&self) -> &str {
+        KIND
+    }
+
+    fn n_features(&self) -> usize {
+        self.input.len()
+    }
+
+    fn predict_batch(&self, x: ArrayView2<'_, f64>) -> Result<Vec<Score>> {
+        check_width(self.input.len(), x.ncols())?;
+        Ok(x
+            .axis_iter(Axis(0))
+            .into_par_iter()
+            .map(|r| match r.as_slice() {
+                Some(s) => self.score(s),
+                None => self.score(&r.to_vec()),
+            })
+            .collect())
+    }
+
+    fn predict_row(&self, x: &[f64]) -> Result<Score> {
+        check_width(self.input.len(), x.len())?;
+        Ok(self.score(x))
+    }
+
+    fn artefact(&self) -> Result<ModelArtefact> {
+        Ok(ModelArtefact::new(
+            KIND,
+            self.feature_set_id.clone(),
+            self.input.clone(),
+            serde_json::to_value(&self.params).unwrap_or_default(),
+            serde_json::to_value(&self.state).map_err(|e| ModelError::Artefact(e.to_string()))?,
+        ))
+    }
+}

@@ -1,0 +1,301 @@
+//! The training service: on `features-generated`, asks the segregation API for the
+//! training set, trains every configured candidate concurrently (each with a timeout and
+//! retries), saves them in the registry with their configuration, learned parameters,
+//! training-set metadata and timings, and publishes `model-trained`.
+
+use crate::algorithms::Algorithms;
+use crate::error::{ModelError, Result};
+use crate::facade::TrainingData;
+use async_trait::async_trait;
+use mlpipe_core::broker::{Broker, BrokerExt, SubscribeOptions};
+use mlpipe_core::events::*;
+use mlpipe_core::service::{spawn_handler, EventHandler, HandlerError, ServiceHandle};
+use mlpipe_core::store::*;
+use mlpipe_core::{Envelope, EventId, FeatureSetId, ModelId, ModelRef, RunId};
+use mlpipe_split::{LabeledSet, RandomSplit, SegregationApi, SequentialSplit, SplitStrategy};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Consumer group of the training service.
+pub const GROUP: &str = "mlpipe-train";
+
+/// One candidate to train.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CandidateSpec {
+    /// Name; the model id is `<dataset>/<name>`.
+    pub name: String,
+    /// Model kind, e.g. `logistic_regression`.
+    pub kind: String,
+    /// Hyper-parameters.
+    #[serde(default)]
+    pub params: serde_json::Value,
+}
+
+/// How training rows are chosen.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SplitSpec {
+    /// `random` or `sequential`.
+    #[serde(default = "random")]
+    pub strategy: String,
+    /// Share of rows for training.
+    #[serde(default = "seventy")]
+    pub train_ratio: f64,
+    /// Seed (random split).
+    #[serde(default)]
+    pub seed: u64,
+}
+
+fn random() -> String {
+    "random".into()
+}
+fn seventy() -> f64 {
+    0.7
+}
+
+impl Default for SplitSpec {
+    fn default() -> Self {
+        Self { strategy: random(), train_ratio: 0.7, seed: 42 }
+    }
+}
+
+impl SplitSpec {
+    /// The strategy this describes.
+    pub fn strategy(&self) -> Result<Box<dyn SplitStrategy>> {
+        match self.strategy.as_str() {
+            "random" => Ok(Box::new(RandomSplit::new(self.train_ratio, self.seed))),
+            "sequential" => Ok(Box::new(SequentialSplit { train_ratio: self.train_ratio, shuffle_within_seed: None })),
+            other => Err(ModelError::Params {
+                kind: "split".into(),
+                reason: format!("unknown split strategy `{other}` (known: random, sequential)"),
+            }),
+        }
+    }
+}
+
+/// Training of one dataset.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetTraining {
+    /// Candidates, trained concurrently.
+    pub candidates: Vec<CandidateSpec>,
+    /// The split.
+    #[serde(default)]
+    pub split: SplitSpec,
+    /// Seconds one attempt may take.
+    #[serde(default = "timeout")]
+    pub timeout_secs: f64,
+    /// Attempts per candidate (first try included).
+    #[serde(default = "attempts")]
+    pub attempts: u32,
+    /// Milliseconds before the first retry (doubling after).
+    #[serde(default = "backoff")]
+    pub backoff_ms: u64,
+}
+
+fn timeout() -> f64 {
+    600.0
+}
+fn attempts() -> u32 {
+    2
+}
+fn backoff() -> u64 {
+    200
+}
+
+/// Training settings (section `[training]`): per dataset.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingConfig {
+    /// Dataset → its training.
+    #[serde(default)]
+    pub datasets: BTreeMap<String, DatasetTraining>,
+}
+
+/// What a training run did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainingReport {
+    /// The run.
+    pub run_id: RunId,
+    /// The split used.
+    pub split_id: mlpipe_core::SplitId,
+    /// Training rows.
+    pub rows: usize,
+    /// Saved candidates.
+    pub candidates: Vec<ModelRef>,
+    /// Failed candidates and why.
+    pub failed: Vec<(String, String)>,
+}
+
+/// Trains candidates.
+pub struct TrainingService {
+    stores: Stores,
+    broker: Arc<dyn Broker>,
+    algorithms: Arc<Algorithms>,
+    config: TrainingConfig,
+}
+
+fn permanent(e: &ModelError) -> bool {
+    matches!(
+        e,
+        ModelError::Params { .. }
+            | ModelError::Labels { .. }
+            | ModelError::OneClass { .. }
+            | ModelError::NonFinite { .. }
+            | ModelError::NoRows { .. }
+            | ModelError::UnknownKind { .. }
+            | ModelError::Width { .. }
+    )
+}
+
+impl TrainingService {
+    /// A training service.
+    pub fn new(stores: Stores, broker: Arc<dyn Broker>, algorithms: Arc<Algorithms>, config: TrainingConfig) -> Self {
+        Self { stores, broker, algorithms, config }
+    }
+
+    /// Trains the candidates of `dataset` on feature set `fs`. `cause` makes the run id
+    /// deterministic, so a redelivered event registers no second version.
+    pub async fn train(&self, dataset: &str, fs: &FeatureSetId, cause: Option<&EventId>) -> Result<Option<TrainingReport>> {
+        let Some(cfg) = self.config.datasets.get(dataset) else {
+            tracing::info!(dataset, "no training configured for this dataset; skipping");
+            return Ok(None);
+        };
+        let seg = SegregationApi::new(self.stores.features.clone(), self.stores.lineage.clone());
+        let strategy = cfg.split.strategy()?;
+        let split = seg.split(fs, None, strategy.as_ref()).await?;
+        let train = Arc::new(split.training()?);
+        let run_id = match cause {
+            Some(c) => RunId::new(format!("train-{}", &hex::encode(Sha256::digest(format!("{c}|{dataset}|{fs}").as_bytes()))[..24])),
+            None => RunId::generate(),
+        };
+        let mut tasks = tokio::task::JoinSet::new();
+        for (i, cand) in cfg.candidates.iter().enumerate() {
+            let cand = cand.clone();
+            let train = train.clone();
+            let algorithms = self.algorithms.clone();
+            let (timeout, attempts, backoff) = (cfg.timeout_secs, cfg.attempts.max(1), cfg.backoff_ms);
+            tasks.spawn(async move {
+                let r = train_with_retries(&algorithms, &cand, train, timeout, attempts, backoff).await;
+                (i, cand, r)
+            });
+        }
+        let mut results = Vec::new();
+        while let Some(joined) = tasks.join_next().await {
+            match joined {
+                Ok(r) => results.push(r),
+                Err(e) => tracing::error!(error = %e, "a training task panicked"),
+            }
+        }
+        results.sort_by_key(|(i, _, _)| *i);
+        let mut candidates = Vec::new();
+        let mut failed = Vec::new();
+        for (_, cand, r) in results {
+            match r {
+                Ok((artefact, fit_ms, attempt)) => {
+                    let model = ModelId::new(format!("{dataset}/{}", cand.name));
+                    let m = self
+                        .stores
+                        .registry
+                        .register(NewCandidate {
+                            model,
+                            kind: cand.kind.clone(),
+                            run_id: run_id.clone(),
+                            feature_set_id: fs.clone(),
+                            split_id: Some(split.id().clone()),
+                            params: artefact.params.clone(),
+                            training: serde_json::json!({
+                                "rows": train.x.nrows(), "features": train.feature_names.len(),
+                                "split_id": split.id(), "feature_set_id": fs, "fit_ms": fit_ms,
+                                "attempts": attempt, "candidate": cand.name,
+                            }),
+                            artefact: artefact.to_bytes()?,
+                        })
+                        .await?;
+                    let node = Node::Model(m.clone());
+                    self.stores.lineage.link(LineageLink::new(Node::Split(split.id().clone()), node.clone(), "trained_on")).await?;
+                    self.stores
+                        .lineage
+                        .audit(AuditRecord::now(GROUP, "model.registered", &node, serde_json::json!({"run": run_id, "fit_ms": fit_ms})))
+                        .await?;
+                    candidates.push(m);
+                }
+                Err(e) => {
+                    tracing::warn!(candidate = %cand.name, error = %e, "candidate failed");
+                    failed.push((cand.name.clone(), e.to_string()));
+                }
+            }
+        }
+        let event = Event::ModelTrained(ModelTrained {
+            run_id: run_id.clone(),
+            dataset: dataset.to_string(),
+            feature_set_id: fs.clone(),
+            split_id: split.id().clone(),
+            candidates: candidates.clone(),
+            failed: failed.clone(),
+        });
+        let env = match cause {
+            Some(c) => Envelope::caused_by(event, c),
+            None => Envelope::new(event),
+        };
+        self.broker.publish_event(&env).await?;
+        Ok(Some(TrainingReport { run_id, split_id: split.id().clone(), rows: train.x.nrows(), candidates, failed }))
+    }
+
+    /// Subscribes to `features-generated`.
+    pub async fn start(self: Arc<Self>, options: SubscribeOptions) -> mlpipe_core::Result<ServiceHandle> {
+        spawn_handler(self.broker.clone(), Topic::FeaturesGenerated, GROUP, options, 1, self).await
+    }
+}
+
+async fn train_with_retries(
+    algorithms: &Arc<Algorithms>,
+    cand: &CandidateSpec,
+    data: Arc<LabeledSet>,
+    timeout_secs: f64,
+    attempts: u32,
+    backoff_ms: u64,
+) -> Result<(crate::facade::ModelArtefact, f64, u32)> {
+    let mut last = None;
+    for attempt in 1..=attempts {
+        let algorithms = algorithms.clone();
+        let cand2 = cand.clone();
+        let data2 = data.clone();
+        let started = Instant::now();
+        let job = tokio::task::spawn_blocking(move || -> Result<_> {
+            let trainer = algorithms.trainer(&cand2.kind, &cand2.params)?;
+            let td = TrainingData { x: data2.x.view(), y: data2.y.view(), feature_names: &data2.feature_names, feature_set_id: &data2.feature_set_id };
+            trainer.train(&td)?.artefact()
+        });
+        let outcome = match tokio::time::timeout(Duration::from_secs_f64(timeout_secs.max(0.001)), job).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => Err(ModelError::Numeric { kind: cand.kind.clone(), reason: format!("training task failed: {e}") }),
+            Err(_) => Err(ModelError::Timeout { name: cand.name.clone(), seconds: timeout_secs }),
+        };
+        match outcome {
+            Ok(a) => return Ok((a, started.elapsed().as_secs_f64() * 1000.0, attempt)),
+            Err(e) if permanent(&e) => return Err(e),
+            Err(e) => {
+                tracing::warn!(candidate = %cand.name, attempt, error = %e, "training attempt failed");
+                last = Some(e);
+                if attempt < attempts {
+                    tokio::time::sleep(Duration::from_millis(backoff_ms.saturating_mul(1 << (attempt - 1).min(10)))).await;
+                }
+            }
+        }
+    }
+    Err(last.unwrap_or_else(|| ModelError::Numeric { kind: cand.kind.clone(), reason: "no attempt ran".into() }))
+}
+
+#[async_trait]
+impl EventHandler for TrainingService {
+    async fn handle(&self, env: Envelope, _attempt: u32) -> std::result::Result<(), HandlerError> {
+        let Event::FeaturesGenerated(e) = &env.event else { return Ok(()) };
+        self.train(&e.dataset, &e.feature_set_id, Some(&env.id)).await?;
+        Ok(())
+    }
+}
