@@ -26,7 +26,7 @@ pub const GROUP: &str = "mlpipe-train";
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CandidateSpec {
-    /// Name; the model id is `<dataset>/<name>`.
+    /// Name, recorded with the version (`candidate` in its training metadata).
     pub name: String,
     /// Model kind, e.g. `logistic_regression`.
     pub kind: String,
@@ -78,9 +78,15 @@ impl SplitSpec {
 }
 
 /// Training of one dataset.
+///
+/// Every candidate becomes a new version of one model line, named `model` (default: the
+/// dataset's name), so evaluation can compare them and serving can keep several live.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatasetTraining {
+    /// The model line the candidates become versions of (default: the dataset name).
+    #[serde(default)]
+    pub model: Option<String>,
     /// Candidates, trained concurrently.
     pub candidates: Vec<CandidateSpec>,
     /// The split.
@@ -197,14 +203,15 @@ impl TrainingService {
         for (_, cand, r) in results {
             match r {
                 Ok((artefact, fit_ms, attempt)) => {
-                    let model = ModelId::new(format!("{dataset}/{}", cand.name));
+                    let model = ModelId::new(cfg.model.clone().unwrap_or_else(|| dataset.to_string()));
                     let m = self
                         .stores
                         .registry
                         .register(NewCandidate {
                             model,
                             kind: cand.kind.clone(),
-                            run_id: run_id.clone(),
+                            // One version per (run, candidate): a redelivered event finds it.
+                            run_id: RunId::new(format!("{run_id}/{}", cand.name)),
                             feature_set_id: fs.clone(),
                             split_id: Some(split.id().clone()),
                             params: artefact.params.clone(),

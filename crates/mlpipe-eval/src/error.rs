@@ -1,0 +1,54 @@
+//! The evaluation error type.
+
+/// Everything that can go wrong evaluating candidates.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EvalError {
+    /// No rows to evaluate.
+    #[error("{metric}: no rows to evaluate")]
+    Empty {
+        /// The metric.
+        metric: String,
+    },
+    /// Truths and scores differ in length.
+    #[error("{metric}: {truths} truths but {scores} scores")]
+    Length {
+        /// The metric.
+        metric: String,
+        /// Truth count.
+        truths: usize,
+        /// Score count.
+        scores: usize,
+    },
+    /// The metric is undefined for this input (e.g. ROC AUC with one class in the truth).
+    #[error("{metric} is undefined here: {reason}")]
+    Undefined {
+        /// The metric.
+        metric: String,
+        /// Why.
+        reason: String,
+    },
+    /// A score of the wrong kind for the metric, or a non-finite score.
+    #[error("{metric}: {reason}")]
+    BadScore {
+        /// The metric.
+        metric: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The configuration names an unknown metric.
+    #[error("unknown metric `{0}`")]
+    UnknownMetric(String),
+    /// Loading or running a model failed.
+    #[error(transparent)]
+    Model(#[from] mlpipe_models::ModelError),
+    /// A split failed.
+    #[error(transparent)]
+    Split(#[from] mlpipe_split::SplitError),
+    /// A store or the broker failed.
+    #[error(transparent)]
+    Core(#[from] mlpipe_core::Error),
+}
+
+/// Result alias of this crate.
+pub type Result<T, E = EvalError> = std::result::Result<T, E>;
