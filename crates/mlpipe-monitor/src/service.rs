@@ -1,0 +1,105 @@
+//! The monitoring service: follows `prediction-served` and keeps, per model version, how
+//! often it served and how fast, and when it was deployed.
+
+use crate::stats::{LatencyHistogram, LatencySummary};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use mlpipe_core::broker::{Broker, SubscribeOptions};
+use mlpipe_core::events::*;
+use mlpipe_core::service::{spawn_handler, EventHandler, HandlerError, ServiceHandle};
+use mlpipe_core::store::*;
+use mlpipe_core::{Envelope, ModelRef};
+use parking_lot::RwLock;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Consumer group of the monitoring service.
+pub const GROUP: &str = "mlpipe-monitor";
+
+/// What is known about one version in production.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelStats {
+    /// The version.
+    pub model: ModelRef,
+    /// When it was last deployed, if it was.
+    pub deployed_at: Option<DateTime<Utc>>,
+    /// Requests answered.
+    pub served: u64,
+    /// Of which as a fallback for another version.
+    pub fallbacks: u64,
+    /// Serving latency.
+    pub latency: LatencySummary,
+}
+
+#[derive(Default)]
+struct Entry {
+    latency: LatencyHistogram,
+    fallbacks: u64,
+    deployed_at: Option<DateTime<Utc>>,
+}
+
+/// Serving statistics per version.
+pub struct MonitoringService {
+    stores: Stores,
+    broker: Arc<dyn Broker>,
+    stats: RwLock<BTreeMap<ModelRef, Entry>>,
+}
+
+impl MonitoringService {
+    /// A monitoring service.
+    pub fn new(stores: Stores, broker: Arc<dyn Broker>) -> Self {
+        Self { stores, broker, stats: RwLock::new(BTreeMap::new()) }
+    }
+
+    /// Records one served prediction.
+    pub fn observe(&self, e: &PredictionServed) {
+        let mut g = self.stats.write();
+        let entry = g.entry(e.model.clone()).or_default();
+        entry.latency.record(e.latency_us);
+        if e.fallback {
+            entry.fallbacks += 1;
+        }
+    }
+
+    /// Statistics of every version seen, ordered by model and version.
+    pub fn summary(&self) -> Vec<ModelStats> {
+        self.stats
+            .read()
+            .iter()
+            .map(|(m, e)| ModelStats {
+                model: m.clone(),
+                deployed_at: e.deployed_at,
+                served: e.latency.summary().count,
+                fallbacks: e.fallbacks,
+                latency: e.latency.summary(),
+            })
+            .collect()
+    }
+
+    async fn on_deployed(&self, e: &ModelDeployed) -> mlpipe_core::Result<()> {
+        let at = self.stores.registry.live(&e.model.model).await?.map(|d| d.at);
+        self.stats.write().entry(e.model.clone()).or_default().deployed_at = at;
+        Ok(())
+    }
+
+    /// Subscribes to `prediction-served` and `model-deployed`.
+    pub async fn start(self: Arc<Self>, options: SubscribeOptions) -> mlpipe_core::Result<Vec<ServiceHandle>> {
+        Ok(vec![
+            spawn_handler(self.broker.clone(), Topic::PredictionServed, GROUP, options.clone(), 1, self.clone()).await?,
+            spawn_handler(self.broker.clone(), Topic::ModelDeployed, GROUP, options, 1, self).await?,
+        ])
+    }
+}
+
+#[async_trait]
+impl EventHandler for MonitoringService {
+    async fn handle(&self, env: Envelope, _attempt: u32) -> Result<(), HandlerError> {
+        match &env.event {
+            Event::PredictionServed(e) => self.observe(e),
+            Event::ModelDeployed(e) => self.on_deployed(e).await?,
+            _ => {}
+        }
+        Ok(())
+    }
+}
