@@ -1,1 +1,39 @@
-//! placeholder
+//! # mlpipe
+//!
+//! Production machine-learning pipelines in Rust: ingest → prepare features → split →
+//! train → evaluate → deploy → score → monitor, offline and online, stages joined only by
+//! a message broker and stores, every part a trait an application can replace.
+//!
+//! This facade re-exports the stage crates and assembles them: [`open_stores`] opens the
+//! backends configuration names (the embedded default: Parquet files and SQLite under one
+//! data directory, an in-process broker), and [`Pipeline::start`] runs every stage.
+//!
+//! ```no_run
+//! # async fn f() -> mlpipe::Result<()> {
+//! let config = mlpipe::core::Config::load(std::path::Path::new("mlpipe.toml"))?;
+//! let pipeline = mlpipe::Pipeline::start(&config).await?;
+//! // … announce data with mlpipe::ingest::announce_source, score with pipeline.router …
+//! pipeline.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+#![forbid(unsafe_code)]
+
+mod backends;
+mod error;
+mod pipeline;
+
+pub use backends::{open_broker, open_stores};
+pub use error::{Error, Result};
+pub use pipeline::{Pipeline, StageConfig};
+
+pub use mlpipe_core as core;
+pub use mlpipe_eval as eval;
+pub use mlpipe_features as features;
+pub use mlpipe_ingest as ingest;
+pub use mlpipe_models as models;
+pub use mlpipe_monitor as monitor;
+pub use mlpipe_parquet as parquet;
+pub use mlpipe_serve as serve;
+pub use mlpipe_split as split;
+pub use mlpipe_sql as sql;

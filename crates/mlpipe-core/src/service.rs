@@ -59,7 +59,9 @@ pub async fn spawn_handler(
     let (stop, stop_rx) = watch::channel(false);
     let mut tasks = Vec::new();
     for _ in 0..concurrency.max(1) {
-        let mut sub = broker.subscribe_topic(topic, group, options.clone()).await?;
+        let mut sub = broker
+            .subscribe_topic(topic, group, options.clone())
+            .await?;
         let handler = handler.clone();
         let mut stop_rx = stop_rx.clone();
         let group = group.to_string();

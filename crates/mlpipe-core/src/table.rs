@@ -22,7 +22,13 @@ pub fn column_to_f64(array: &dyn Array) -> Result<Vec<f64>> {
         ($t:ty) => {{
             let a = array.as_primitive::<$t>();
             Ok((0..a.len())
-                .map(|i| if a.is_null(i) { f64::NAN } else { a.value(i) as f64 })
+                .map(|i| {
+                    if a.is_null(i) {
+                        f64::NAN
+                    } else {
+                        a.value(i) as f64
+                    }
+                })
                 .collect())
         }};
     }
@@ -80,9 +86,7 @@ pub fn value_at(array: &dyn Array, index: usize) -> Result<Value> {
     }
     Ok(match array.data_type() {
         DataType::Float64 => Value::Float(array.as_primitive::<Float64Type>().value(index)),
-        DataType::Float32 => {
-            Value::Float(array.as_primitive::<Float32Type>().value(index) as f64)
-        }
+        DataType::Float32 => Value::Float(array.as_primitive::<Float32Type>().value(index) as f64),
         DataType::Int8 => Value::Int(array.as_primitive::<Int8Type>().value(index) as i64),
         DataType::Int16 => Value::Int(array.as_primitive::<Int16Type>().value(index) as i64),
         DataType::Int32 => Value::Int(array.as_primitive::<Int32Type>().value(index) as i64),
@@ -106,20 +110,23 @@ pub fn value_at(array: &dyn Array, index: usize) -> Result<Value> {
                     array.as_primitive::<TimestampSecondType>().value(index) * 1_000_000
                 }
                 TimeUnit::Millisecond => {
-                    array.as_primitive::<TimestampMillisecondType>().value(index) * 1_000
+                    array
+                        .as_primitive::<TimestampMillisecondType>()
+                        .value(index)
+                        * 1_000
                 }
-                TimeUnit::Microsecond => {
-                    array.as_primitive::<TimestampMicrosecondType>().value(index)
-                }
+                TimeUnit::Microsecond => array
+                    .as_primitive::<TimestampMicrosecondType>()
+                    .value(index),
                 TimeUnit::Nanosecond => {
                     array.as_primitive::<TimestampNanosecondType>().value(index) / 1_000
                 }
             };
             Value::Timestamp(raw)
         }
-        DataType::Date32 => {
-            Value::Timestamp(array.as_primitive::<Date32Type>().value(index) as i64 * 86_400_000_000)
-        }
+        DataType::Date32 => Value::Timestamp(
+            array.as_primitive::<Date32Type>().value(index) as i64 * 86_400_000_000,
+        ),
         other => {
             return Err(Error::Schema(format!(
                 "column type {other} cannot be read as a row value"
@@ -277,7 +284,10 @@ pub fn from_matrix(names: &[String], matrix: &Array2<f64>) -> Result<RecordBatch
         .into_iter()
         .map(|c| Arc::new(arrow_array::Float64Array::from(c.to_vec())) as ArrayRef)
         .collect();
-    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        columns,
+    )?)
 }
 
 /// The column names of a batch.

@@ -17,10 +17,16 @@ pub trait Evaluator: Send + Sync {
 
 fn check(metric: &str, truth: &[f64], scores: &[Score]) -> Result<()> {
     if truth.is_empty() {
-        return Err(EvalError::Empty { metric: metric.into() });
+        return Err(EvalError::Empty {
+            metric: metric.into(),
+        });
     }
     if truth.len() != scores.len() {
-        return Err(EvalError::Length { metric: metric.into(), truths: truth.len(), scores: scores.len() });
+        return Err(EvalError::Length {
+            metric: metric.into(),
+            truths: truth.len(),
+            scores: scores.len(),
+        });
     }
     Ok(())
 }
@@ -57,7 +63,11 @@ impl Evaluator for Accuracy {
 pub struct RocAuc;
 
 /// Scores of the positive class, checking the input is binary and finite.
-pub(crate) fn binary_scores(metric: &str, truth: &[f64], scores: &[Score]) -> Result<(Vec<bool>, Vec<f64>)> {
+pub(crate) fn binary_scores(
+    metric: &str,
+    truth: &[f64],
+    scores: &[Score],
+) -> Result<(Vec<bool>, Vec<f64>)> {
     check(metric, truth, scores)?;
     let mut classes: Vec<f64> = truth.to_vec();
     classes.sort_by(f64::total_cmp);
@@ -65,7 +75,10 @@ pub(crate) fn binary_scores(metric: &str, truth: &[f64], scores: &[Score]) -> Re
     if classes.len() != 2 {
         return Err(EvalError::Undefined {
             metric: metric.into(),
-            reason: format!("the truth needs exactly two classes, it has {}", classes.len()),
+            reason: format!(
+                "the truth needs exactly two classes, it has {}",
+                classes.len()
+            ),
         });
     }
     let pos = classes[1];
@@ -79,10 +92,16 @@ pub(crate) fn binary_scores(metric: &str, truth: &[f64], scores: &[Score]) -> Re
         }
         .ok_or_else(|| EvalError::BadScore {
             metric: metric.into(),
-            reason: format!("needs a probability or value for class {pos}, got a {} score", s.kind()),
+            reason: format!(
+                "needs a probability or value for class {pos}, got a {} score",
+                s.kind()
+            ),
         })?;
         if !v.is_finite() {
-            return Err(EvalError::BadScore { metric: metric.into(), reason: "scores contain NaN or infinity".into() });
+            return Err(EvalError::BadScore {
+                metric: metric.into(),
+                reason: "scores contain NaN or infinity".into(),
+            });
         }
         y.push(*t == pos);
         p.push(v);
@@ -122,7 +141,10 @@ impl Evaluator for RocAuc {
     fn evaluate(&self, truth: &[f64], scores: &[Score]) -> Result<f64> {
         let (y, p) = binary_scores("roc_auc", truth, scores)?;
         let pts = roc_points(&y, &p);
-        Ok(pts.windows(2).map(|w| (w[1].0 - w[0].0) * (w[1].1 + w[0].1) / 2.0).sum())
+        Ok(pts
+            .windows(2)
+            .map(|w| (w[1].0 - w[0].0) * (w[1].1 + w[0].1) / 2.0)
+            .sum())
     }
 }
 

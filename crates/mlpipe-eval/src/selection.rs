@@ -20,7 +20,12 @@ pub struct SelectionPolicy {
 
 impl Default for SelectionPolicy {
     fn default() -> Self {
-        Self { metric: "roc_auc".into(), higher_is_better: true, minimums: BTreeMap::new(), margin: 0.0 }
+        Self {
+            metric: "roc_auc".into(),
+            higher_is_better: true,
+            minimums: BTreeMap::new(),
+            margin: 0.0,
+        }
     }
 }
 
@@ -52,7 +57,11 @@ impl SelectionPolicy {
     }
 
     /// Chooses among `candidates`; `deployed` is the metric of the version now live.
-    pub fn select<K: Clone + std::fmt::Display>(&self, candidates: &[Candidate<K>], deployed: Option<f64>) -> Verdict<K> {
+    pub fn select<K: Clone + std::fmt::Display>(
+        &self,
+        candidates: &[Candidate<K>],
+        deployed: Option<f64>,
+    ) -> Verdict<K> {
         let mut reasons = Vec::new();
         let mut best: Option<(K, f64)> = None;
         for c in candidates {
@@ -68,7 +77,15 @@ impl SelectionPolicy {
                 .minimums
                 .iter()
                 .filter(|(m, min)| c.metrics.get(*m).is_none_or(|x| x < *min))
-                .map(|(m, min)| format!("{m} {} < required {min}", c.metrics.get(m).map(|x| format!("{x:.4}")).unwrap_or_else(|| "missing".into())))
+                .map(|(m, min)| {
+                    format!(
+                        "{m} {} < required {min}",
+                        c.metrics
+                            .get(m)
+                            .map(|x| format!("{x:.4}"))
+                            .unwrap_or_else(|| "missing".into())
+                    )
+                })
                 .collect();
             if !failed.is_empty() {
                 reasons.push(format!("{}: {}", c.id, failed.join(", ")));
@@ -87,7 +104,11 @@ impl SelectionPolicy {
             }
             Some((id, v)) => {
                 if let Some(d) = deployed {
-                    let target = if self.higher_is_better { d + self.margin } else { d - self.margin };
+                    let target = if self.higher_is_better {
+                        d + self.margin
+                    } else {
+                        d - self.margin
+                    };
                     if !self.better(v, target) {
                         reasons.push(format!(
                             "best candidate {id} has {} {v:.4}, which does not beat the deployed {d:.4} by the margin {}",
@@ -107,7 +128,10 @@ mod tests {
     use super::*;
 
     fn c(id: &str, auc: f64, acc: f64) -> Candidate<String> {
-        Candidate { id: id.into(), metrics: [("roc_auc".to_string(), auc), ("accuracy".to_string(), acc)].into() }
+        Candidate {
+            id: id.into(),
+            metrics: [("roc_auc".to_string(), auc), ("accuracy".to_string(), acc)].into(),
+        }
     }
 
     #[test]
@@ -117,10 +141,19 @@ mod tests {
         let cands = vec![c("a", 0.95, 0.92), c("b", 0.99, 0.85), c("c", 0.97, 0.93)];
         assert_eq!(p.select(&cands, None), Verdict::Winner("c".into(), 0.97));
         p.margin = 0.01;
-        assert!(matches!(p.select(&cands, Some(0.965)), Verdict::NoWinner(r) if r.iter().any(|x| x.contains("does not beat"))));
-        assert_eq!(p.select(&cands, Some(0.95)), Verdict::Winner("c".into(), 0.97));
+        assert!(
+            matches!(p.select(&cands, Some(0.965)), Verdict::NoWinner(r) if r.iter().any(|x| x.contains("does not beat")))
+        );
+        assert_eq!(
+            p.select(&cands, Some(0.95)),
+            Verdict::Winner("c".into(), 0.97)
+        );
         let none = p.select(&[c("b", 0.99, 0.85)], None);
-        assert!(matches!(none, Verdict::NoWinner(r) if r[0].contains("accuracy 0.8500 < required 0.9")));
-        assert!(matches!(p.select::<String>(&[], None), Verdict::NoWinner(r) if r[0].contains("no candidates")));
+        assert!(
+            matches!(none, Verdict::NoWinner(r) if r[0].contains("accuracy 0.8500 < required 0.9"))
+        );
+        assert!(
+            matches!(p.select::<String>(&[], None), Verdict::NoWinner(r) if r[0].contains("no candidates"))
+        );
     }
 }

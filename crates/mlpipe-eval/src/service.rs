@@ -33,7 +33,10 @@ pub struct EvaluationConfig {
 
 impl Default for EvaluationConfig {
     fn default() -> Self {
-        Self { metrics: vec!["accuracy".into(), "roc_auc".into()], selection: SelectionPolicy::default() }
+        Self {
+            metrics: vec!["accuracy".into(), "roc_auc".into()],
+            selection: SelectionPolicy::default(),
+        }
     }
 }
 
@@ -58,18 +61,41 @@ pub struct EvaluationService {
 
 impl EvaluationService {
     /// An evaluation service.
-    pub fn new(stores: Stores, broker: Arc<dyn Broker>, algorithms: Arc<Algorithms>, config: EvaluationConfig) -> Self {
-        Self { stores, broker, algorithms, config }
+    pub fn new(
+        stores: Stores,
+        broker: Arc<dyn Broker>,
+        algorithms: Arc<Algorithms>,
+        config: EvaluationConfig,
+    ) -> Self {
+        Self {
+            stores,
+            broker,
+            algorithms,
+            config,
+        }
     }
 
     /// Evaluates `candidates` on the evaluation subset of `split`.
-    pub async fn evaluate(&self, candidates: &[ModelRef], split: &SplitId, cause: Option<&EventId>) -> Result<EvaluationReport> {
-        let evaluators = self.config.metrics.iter().map(|m| evaluator(m)).collect::<Result<Vec<_>>>()?;
+    pub async fn evaluate(
+        &self,
+        candidates: &[ModelRef],
+        split: &SplitId,
+        cause: Option<&EventId>,
+    ) -> Result<EvaluationReport> {
+        let evaluators = self
+            .config
+            .metrics
+            .iter()
+            .map(|m| evaluator(m))
+            .collect::<Result<Vec<_>>>()?;
         let seg = SegregationApi::new(self.stores.features.clone(), self.stores.lineage.clone());
         let eval = seg.get(split).await?.evaluation()?;
         let truth: Vec<f64> = eval.y.to_vec();
         let run_id = match cause {
-            Some(c) => RunId::new(format!("eval-{}", &hex::encode(Sha256::digest(c.as_str().as_bytes()))[..24])),
+            Some(c) => RunId::new(format!(
+                "eval-{}",
+                &hex::encode(Sha256::digest(c.as_str().as_bytes()))[..24]
+            )),
             None => RunId::generate(),
         };
         let mut results = Vec::new();
@@ -98,11 +124,24 @@ impl EvaluationService {
                     created_at: chrono::Utc::now(),
                 })
                 .await?;
-            self.stores.lineage.link(LineageLink::new(Node::Model(m.clone()), Node::Evaluation(run_id.clone()), "evaluated_in")).await?;
+            self.stores
+                .lineage
+                .link(LineageLink::new(
+                    Node::Model(m.clone()),
+                    Node::Evaluation(run_id.clone()),
+                    "evaluated_in",
+                ))
+                .await?;
             results.push((m.clone(), metrics));
         }
         let deployed = self.deployed_metric(candidates).await?;
-        let cands: Vec<Candidate<ModelRef>> = results.iter().map(|(m, x)| Candidate { id: m.clone(), metrics: x.clone() }).collect();
+        let cands: Vec<Candidate<ModelRef>> = results
+            .iter()
+            .map(|(m, x)| Candidate {
+                id: m.clone(),
+                metrics: x.clone(),
+            })
+            .collect();
         let verdict = self.config.selection.select(&cands, deployed);
         let node = Node::Evaluation(run_id.clone());
         match &verdict {
@@ -112,7 +151,12 @@ impl EvaluationService {
                     .lineage
                     .audit(AuditRecord::now(GROUP, "model.ready", &Node::Model(m.clone()), serde_json::json!({"metric": self.config.selection.metric, "value": v, "run": run_id})))
                     .await?;
-                let event = Event::ModelReady(ModelReady { model: m.clone(), evaluation_run: run_id.clone(), metric: self.config.selection.metric.clone(), value: *v });
+                let event = Event::ModelReady(ModelReady {
+                    model: m.clone(),
+                    evaluation_run: run_id.clone(),
+                    metric: self.config.selection.metric.clone(),
+                    value: *v,
+                });
                 let env = match cause {
                     Some(c) => Envelope::caused_by(event, c),
                     None => Envelope::new(event),
@@ -121,35 +165,76 @@ impl EvaluationService {
             }
             Verdict::NoWinner(reasons) => {
                 tracing::warn!(run = %run_id, ?reasons, "no candidate qualifies for deployment");
-                self.stores.lineage.audit(AuditRecord::now(GROUP, "selection.none", &node, serde_json::json!({"reasons": reasons}))).await?;
+                self.stores
+                    .lineage
+                    .audit(AuditRecord::now(
+                        GROUP,
+                        "selection.none",
+                        &node,
+                        serde_json::json!({"reasons": reasons}),
+                    ))
+                    .await?;
             }
         }
-        Ok(EvaluationReport { run_id, metrics: results, verdict })
+        Ok(EvaluationReport {
+            run_id,
+            metrics: results,
+            verdict,
+        })
     }
 
     /// The selection metric of the version live now for the candidates' model line.
     async fn deployed_metric(&self, candidates: &[ModelRef]) -> Result<Option<f64>> {
-        let Some(first) = candidates.first() else { return Ok(None) };
-        let Some(live) = self.stores.registry.live(&first.model).await? else { return Ok(None) };
-        let current = ModelRef { model: first.model.clone(), version: live.default };
+        let Some(first) = candidates.first() else {
+            return Ok(None);
+        };
+        let Some(live) = self.stores.registry.live(&first.model).await? else {
+            return Ok(None);
+        };
+        let current = ModelRef {
+            model: first.model.clone(),
+            version: live.default,
+        };
         let evals = self.stores.registry.evaluations(&current).await?;
-        Ok(evals.last().and_then(|e| e.metrics.get(&self.config.selection.metric).copied()))
+        Ok(evals
+            .last()
+            .and_then(|e| e.metrics.get(&self.config.selection.metric).copied()))
     }
 
     /// Subscribes to `model-trained`.
-    pub async fn start(self: Arc<Self>, options: SubscribeOptions) -> mlpipe_core::Result<ServiceHandle> {
-        spawn_handler(self.broker.clone(), Topic::ModelTrained, GROUP, options, 1, self).await
+    pub async fn start(
+        self: Arc<Self>,
+        options: SubscribeOptions,
+    ) -> mlpipe_core::Result<ServiceHandle> {
+        spawn_handler(
+            self.broker.clone(),
+            Topic::ModelTrained,
+            GROUP,
+            options,
+            1,
+            self,
+        )
+        .await
     }
 }
 
 #[async_trait]
 impl EventHandler for EvaluationService {
     async fn handle(&self, env: Envelope, _attempt: u32) -> std::result::Result<(), HandlerError> {
-        let Event::ModelTrained(e) = &env.event else { return Ok(()) };
+        let Event::ModelTrained(e) = &env.event else {
+            return Ok(());
+        };
         if e.candidates.is_empty() {
-            return Err(Box::new(EvalError::Undefined { metric: "selection".into(), reason: format!("training run {} produced no candidates: {:?}", e.run_id, e.failed) }));
+            return Err(Box::new(EvalError::Undefined {
+                metric: "selection".into(),
+                reason: format!(
+                    "training run {} produced no candidates: {:?}",
+                    e.run_id, e.failed
+                ),
+            }));
         }
-        self.evaluate(&e.candidates, &e.split_id, Some(&env.id)).await?;
+        self.evaluate(&e.candidates, &e.split_id, Some(&env.id))
+            .await?;
         Ok(())
     }
 }

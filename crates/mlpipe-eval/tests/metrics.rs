@@ -5,7 +5,12 @@ use mlpipe_core::Score;
 use mlpipe_eval::*;
 
 fn probs(p: &[f64]) -> Vec<Score> {
-    p.iter().map(|&v| Score::Probabilities { classes: vec![0, 1], probabilities: vec![1.0 - v, v] }).collect()
+    p.iter()
+        .map(|&v| Score::Probabilities {
+            classes: vec![0, 1],
+            probabilities: vec![1.0 - v, v],
+        })
+        .collect()
 }
 
 #[test]
@@ -17,8 +22,18 @@ fn roc_auc_with_ties() {
     let auc = RocAuc.evaluate(&y, &s).unwrap_or(f64::NAN);
     assert!((auc - 6.0 / 9.0).abs() < 1e-15, "{auc}");
     // Perfect and inverted rankings.
-    assert_eq!(RocAuc.evaluate(&[0.0, 1.0], &probs(&[0.2, 0.9])).unwrap_or(f64::NAN), 1.0);
-    assert_eq!(RocAuc.evaluate(&[0.0, 1.0], &probs(&[0.9, 0.2])).unwrap_or(f64::NAN), 0.0);
+    assert_eq!(
+        RocAuc
+            .evaluate(&[0.0, 1.0], &probs(&[0.2, 0.9]))
+            .unwrap_or(f64::NAN),
+        1.0
+    );
+    assert_eq!(
+        RocAuc
+            .evaluate(&[0.0, 1.0], &probs(&[0.9, 0.2]))
+            .unwrap_or(f64::NAN),
+        0.0
+    );
 }
 
 #[test]
@@ -31,10 +46,34 @@ fn accuracy_counts_argmax_hits() {
 
 #[test]
 fn degenerate_inputs_are_typed_errors() {
-    assert!(matches!(RocAuc.evaluate(&[1.0, 1.0], &probs(&[0.2, 0.3])), Err(EvalError::Undefined { .. })));
-    assert!(matches!(Accuracy.evaluate(&[], &[]), Err(EvalError::Empty { .. })));
-    assert!(matches!(Accuracy.evaluate(&[1.0], &[]), Err(EvalError::Length { .. })));
-    assert!(matches!(RocAuc.evaluate(&[0.0, 1.0], &probs(&[f64::NAN, 0.3])), Err(EvalError::BadScore { .. })));
-    assert!(matches!(RocAuc.evaluate(&[0.0, 1.0], &[Score::Cluster { cluster: 1, distance: None }, Score::Class { label: 0 }]), Err(EvalError::BadScore { .. })));
+    assert!(matches!(
+        RocAuc.evaluate(&[1.0, 1.0], &probs(&[0.2, 0.3])),
+        Err(EvalError::Undefined { .. })
+    ));
+    assert!(matches!(
+        Accuracy.evaluate(&[], &[]),
+        Err(EvalError::Empty { .. })
+    ));
+    assert!(matches!(
+        Accuracy.evaluate(&[1.0], &[]),
+        Err(EvalError::Length { .. })
+    ));
+    assert!(matches!(
+        RocAuc.evaluate(&[0.0, 1.0], &probs(&[f64::NAN, 0.3])),
+        Err(EvalError::BadScore { .. })
+    ));
+    assert!(matches!(
+        RocAuc.evaluate(
+            &[0.0, 1.0],
+            &[
+                Score::Cluster {
+                    cluster: 1,
+                    distance: None
+                },
+                Score::Class { label: 0 }
+            ]
+        ),
+        Err(EvalError::BadScore { .. })
+    ));
     assert!(matches!(evaluator("f7"), Err(EvalError::UnknownMetric(_))));
 }

@@ -36,5 +36,7 @@ mod step;
 pub use error::{FeatureError, Result};
 pub use pipeline::{FeaturePipeline, FittedPipeline, PipelineDef, ROW_KEY};
 pub use registry::{StepRegistry, StepSpec};
-pub use service::{load_pipeline, DatasetFeatures, PrepareConfig, PrepareReport, PreparationService};
+pub use service::{
+    load_pipeline, DatasetFeatures, PreparationService, PrepareConfig, PrepareReport,
+};
 pub use step::*;

@@ -74,7 +74,13 @@ impl FeaturePipeline {
     }
 
     fn extract_specs(&self) -> Vec<StepSpec> {
-        let reserved: Vec<String> = self.def.label.iter().chain(self.def.key.iter()).cloned().collect();
+        let reserved: Vec<String> = self
+            .def
+            .label
+            .iter()
+            .chain(self.def.key.iter())
+            .cloned()
+            .collect();
         let specs = if self.def.extract.is_empty() {
             vec![StepSpec::new("numeric")]
         } else {
@@ -84,7 +90,8 @@ impl FeaturePipeline {
             .into_iter()
             .map(|mut s| {
                 if s.kind == "numeric" && !s.params.contains_key("columns") {
-                    s.params.insert("exclude".into(), serde_json::json!(reserved));
+                    s.params
+                        .insert("exclude".into(), serde_json::json!(reserved));
                 }
                 s
             })
@@ -94,12 +101,16 @@ impl FeaturePipeline {
     /// Fits every step on `raw`, in order, and returns the fitted pipeline.
     pub fn fit(&self, raw: &[RecordBatch]) -> Result<FittedPipeline> {
         let data = if raw.is_empty() {
-            return Err(FeatureError::EmptyData { step: "pipeline".into() });
+            return Err(FeatureError::EmptyData {
+                step: "pipeline".into(),
+            });
         } else {
             concat(raw)?
         };
         if data.num_rows() == 0 {
-            return Err(FeatureError::EmptyData { step: "pipeline".into() });
+            return Err(FeatureError::EmptyData {
+                step: "pipeline".into(),
+            });
         }
         let labels = match &self.def.label {
             Some(l) => Some(label_values(&data, l)?),
@@ -107,16 +118,21 @@ impl FeaturePipeline {
         };
         let mut extractors = Vec::new();
         for spec in self.extract_specs() {
-            extractors.push(self.registry.extractor(&spec)?.fit(std::slice::from_ref(&data))?);
+            extractors.push(
+                self.registry
+                    .extractor(&spec)?
+                    .fit(std::slice::from_ref(&data))?,
+            );
         }
         let mut x = extract_all(&extractors, &data)?;
         let mut names: Vec<String> = extractors.iter().flat_map(|e| e.output_names()).collect();
         let mut transforms: Vec<Box<dyn FittedTransformer>> = Vec::new();
         for spec in &self.def.transform {
-            let t = self
-                .registry
-                .transformer(spec)?
-                .fit(x.view(), &names, labels.as_ref().map(|y| y.view()))?;
+            let t = self.registry.transformer(spec)?.fit(
+                x.view(),
+                &names,
+                labels.as_ref().map(|y| y.view()),
+            )?;
             x = t.transform_batch(x.view())?;
             names = t.output_names();
             transforms.push(t);
@@ -136,10 +152,12 @@ impl FeaturePipeline {
 }
 
 fn label_values(data: &RecordBatch, label: &str) -> Result<Array1<f64>> {
-    let col = data.column_by_name(label).ok_or_else(|| FeatureError::MissingColumn {
-        column: label.to_string(),
-        available: column_names(data).join(", "),
-    })?;
+    let col = data
+        .column_by_name(label)
+        .ok_or_else(|| FeatureError::MissingColumn {
+            column: label.to_string(),
+            available: column_names(data).join(", "),
+        })?;
     let y = column_to_f64(col.as_ref()).map_err(|_| {
         FeatureError::Label(format!(
             "label `{label}` must be numeric (class numbers or values), found {}",
@@ -200,19 +218,33 @@ impl FittedPipeline {
             definition: def.clone(),
             extractors: extractors
                 .iter()
-                .map(|e| FittedStep { kind: e.kind().to_string(), state: e.state() })
+                .map(|e| FittedStep {
+                    kind: e.kind().to_string(),
+                    state: e.state(),
+                })
                 .collect(),
             transforms: transforms
                 .iter()
-                .map(|t| FittedStep { kind: t.kind().to_string(), state: t.state() })
+                .map(|t| FittedStep {
+                    kind: t.kind().to_string(),
+                    state: t.state(),
+                })
                 .collect(),
         };
-        let json = serde_json::to_value(&spec).map_err(|e| mlpipe_core::Error::serde("fitted pipeline", e))?;
+        let json = serde_json::to_value(&spec)
+            .map_err(|e| mlpipe_core::Error::serde("fitted pipeline", e))?;
         // serde_json::Value keeps object keys sorted, so this text is canonical.
         let text = json.to_string();
         let digest = Sha256::digest(text.as_bytes());
         let id = FeatureSetId::new(format!("fs-{}", &hex::encode(digest)[..32]));
-        Ok(Self { def, extractors, transforms, names, id, json })
+        Ok(Self {
+            def,
+            extractors,
+            transforms,
+            names,
+            id,
+            json,
+        })
     }
 
     /// Rebuilds a fitted pipeline from [`FittedPipeline::to_json`] output.
@@ -277,7 +309,11 @@ impl FittedPipeline {
 
     /// The label values of a raw batch (when the pipeline has a label).
     pub fn labels(&self, raw: &RecordBatch) -> Result<Option<Array1<f64>>> {
-        self.def.label.as_ref().map(|l| label_values(raw, l)).transpose()
+        self.def
+            .label
+            .as_ref()
+            .map(|l| label_values(raw, l))
+            .transpose()
     }
 
     /// The entity keys of a raw batch: the key column as text, or `row-<n>`.
@@ -285,10 +321,12 @@ impl FittedPipeline {
         match &self.def.key {
             None => Ok((0..raw.num_rows()).map(|i| format!("row-{i}")).collect()),
             Some(k) => {
-                let col = raw.column_by_name(k).ok_or_else(|| FeatureError::MissingColumn {
-                    column: k.clone(),
-                    available: column_names(raw).join(", "),
-                })?;
+                let col = raw
+                    .column_by_name(k)
+                    .ok_or_else(|| FeatureError::MissingColumn {
+                        column: k.clone(),
+                        available: column_names(raw).join(", "),
+                    })?;
                 (0..raw.num_rows())
                     .map(|i| Ok(key_text(&value_at(col.as_ref(), i)?)))
                     .collect()
@@ -314,10 +352,12 @@ impl FittedPipeline {
             cols.push(Arc::new(Float64Array::from(x.column(j).to_vec())));
         }
         if let Some(l) = &self.def.label {
-            let col = raw.column_by_name(l).ok_or_else(|| FeatureError::MissingColumn {
-                column: l.clone(),
-                available: column_names(raw).join(", "),
-            })?;
+            let col = raw
+                .column_by_name(l)
+                .ok_or_else(|| FeatureError::MissingColumn {
+                    column: l.clone(),
+                    available: column_names(raw).join(", "),
+                })?;
             fields.push(Field::new(l, col.data_type().clone(), true));
             cols.push(col.clone());
         }

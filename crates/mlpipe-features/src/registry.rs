@@ -75,7 +75,12 @@ impl StepRegistry {
         r.register_transformer(
             "standard_scaler",
             |p| Ok(Box::new(scale::StandardScaler(load("standard_scaler", p)?))),
-            |s| Ok(Box::new(load::<scale::FittedStandardScaler>("standard_scaler", s)?)),
+            |s| {
+                Ok(Box::new(load::<scale::FittedStandardScaler>(
+                    "standard_scaler",
+                    s,
+                )?))
+            },
         );
         r.register_selector("columns", |p| {
             Ok(Box::new(load::<select::ExplicitColumns>("columns", p)?))
@@ -130,42 +135,60 @@ impl StepRegistry {
 
     /// Builds an extractor from its spec.
     pub fn extractor(&self, spec: &StepSpec) -> Result<Box<dyn Extractor>> {
-        let f = self
-            .extractors
-            .get(&spec.kind)
-            .ok_or_else(|| Self::unknown("extractor", &spec.kind, self.extractors.keys().collect()))?;
+        let f = self.extractors.get(&spec.kind).ok_or_else(|| {
+            Self::unknown("extractor", &spec.kind, self.extractors.keys().collect())
+        })?;
         f(&spec.params_value())
     }
 
     /// Builds a transformer from its spec.
     pub fn transformer(&self, spec: &StepSpec) -> Result<Box<dyn Transformer>> {
         let f = self.transformers.get(&spec.kind).ok_or_else(|| {
-            Self::unknown("transformer", &spec.kind, self.transformers.keys().collect())
+            Self::unknown(
+                "transformer",
+                &spec.kind,
+                self.transformers.keys().collect(),
+            )
         })?;
         f(&spec.params_value())
     }
 
     /// Builds a selector from its spec.
     pub fn selector(&self, spec: &StepSpec) -> Result<Box<dyn Selector>> {
-        let f = self
-            .selectors
-            .get(&spec.kind)
-            .ok_or_else(|| Self::unknown("selector", &spec.kind, self.selectors.keys().collect()))?;
+        let f = self.selectors.get(&spec.kind).ok_or_else(|| {
+            Self::unknown("selector", &spec.kind, self.selectors.keys().collect())
+        })?;
         f(&spec.params_value())
     }
 
     /// Rebuilds a fitted extractor from its state.
-    pub fn load_extractor(&self, kind: &str, state: &serde_json::Value) -> Result<Box<dyn FittedExtractor>> {
+    pub fn load_extractor(
+        &self,
+        kind: &str,
+        state: &serde_json::Value,
+    ) -> Result<Box<dyn FittedExtractor>> {
         let f = self.fitted_extractors.get(kind).ok_or_else(|| {
-            Self::unknown("fitted extractor", kind, self.fitted_extractors.keys().collect())
+            Self::unknown(
+                "fitted extractor",
+                kind,
+                self.fitted_extractors.keys().collect(),
+            )
         })?;
         f(state)
     }
 
     /// Rebuilds a fitted transformer from its state.
-    pub fn load_transformer(&self, kind: &str, state: &serde_json::Value) -> Result<Box<dyn FittedTransformer>> {
+    pub fn load_transformer(
+        &self,
+        kind: &str,
+        state: &serde_json::Value,
+    ) -> Result<Box<dyn FittedTransformer>> {
         let f = self.fitted_transformers.get(kind).ok_or_else(|| {
-            Self::unknown("fitted transformer", kind, self.fitted_transformers.keys().collect())
+            Self::unknown(
+                "fitted transformer",
+                kind,
+                self.fitted_transformers.keys().collect(),
+            )
         })?;
         f(state)
     }

@@ -125,8 +125,16 @@ impl PreparationService {
         let reuse = if cfg.refit {
             None
         } else {
-            match self.stores.features.feature_sets(Some(dataset)).await?.pop() {
-                Some(rec) => Some(load_pipeline(self.stores.features.as_ref(), &self.registry, &rec.id).await?),
+            match self
+                .stores
+                .features
+                .feature_sets(Some(dataset))
+                .await?
+                .pop()
+            {
+                Some(rec) => Some(
+                    load_pipeline(self.stores.features.as_ref(), &self.registry, &rec.id).await?,
+                ),
                 None => None,
             }
         };
@@ -161,7 +169,12 @@ impl PreparationService {
             })
             .await?;
         let rows = table.num_rows() as u64;
-        match self.stores.features.write(&fs, batch, vec![table.clone()]).await {
+        match self
+            .stores
+            .features
+            .write(&fs, batch, vec![table.clone()])
+            .await
+        {
             Ok(()) | Err(mlpipe_core::Error::AlreadyExists { .. }) => {}
             Err(e) => return Err(e.into()),
         }
@@ -178,13 +191,21 @@ impl PreparationService {
         let node = Node::FeatureSet(fs.clone());
         self.stores
             .lineage
-            .link(LineageLink::new(Node::RawBatch(batch.clone()), node.clone(), "features_of"))
+            .link(LineageLink::new(
+                Node::RawBatch(batch.clone()),
+                node.clone(),
+                "features_of",
+            ))
             .await?;
         self.stores
             .lineage
             .audit(AuditRecord::now(
                 GROUP,
-                if fitted_now { "feature_set.fitted" } else { "feature_set.reused" },
+                if fitted_now {
+                    "feature_set.fitted"
+                } else {
+                    "feature_set.reused"
+                },
                 &node,
                 serde_json::json!({"dataset": dataset, "batch": batch, "rows": rows}),
             ))
@@ -210,8 +231,19 @@ impl PreparationService {
     }
 
     /// Subscribes to `raw-data-extracted`.
-    pub async fn start(self: Arc<Self>, options: SubscribeOptions) -> mlpipe_core::Result<ServiceHandle> {
-        spawn_handler(self.broker.clone(), Topic::RawDataExtracted, GROUP, options, 1, self).await
+    pub async fn start(
+        self: Arc<Self>,
+        options: SubscribeOptions,
+    ) -> mlpipe_core::Result<ServiceHandle> {
+        spawn_handler(
+            self.broker.clone(),
+            Topic::RawDataExtracted,
+            GROUP,
+            options,
+            1,
+            self,
+        )
+        .await
     }
 }
 

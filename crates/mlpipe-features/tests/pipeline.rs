@@ -53,7 +53,7 @@ proptest! {
         )
     ) {
         let b = batch(&data);
-        let fitted = FeaturePipeline::new(scaled(), registry()).fit(&[b.clone()]).unwrap_or_else(|e| panic!("{e}"));
+        let fitted = FeaturePipeline::new(scaled(), registry()).fit(std::slice::from_ref(&b)).unwrap_or_else(|e| panic!("{e}"));
         let x = fitted.transform_batch(&b).unwrap_or_else(|e| panic!("{e}"));
         for (i, row) in rows_of(&b).unwrap_or_default().iter().enumerate() {
             let r = fitted.transform_row(row).unwrap_or_else(|e| panic!("{e}"));
@@ -66,8 +66,14 @@ proptest! {
 
 #[test]
 fn label_and_key_are_never_features_and_scaling_is_right() {
-    let b = batch(&[(Some(1.0), 2, 3.0, 0), (Some(3.0), 4, 3.0, 1), (None, 6, 3.0, 1)]);
-    let fitted = FeaturePipeline::new(scaled(), registry()).fit(&[b.clone()]).unwrap_or_else(|e| panic!("{e}"));
+    let b = batch(&[
+        (Some(1.0), 2, 3.0, 0),
+        (Some(3.0), 4, 3.0, 1),
+        (None, 6, 3.0, 1),
+    ]);
+    let fitted = FeaturePipeline::new(scaled(), registry())
+        .fit(std::slice::from_ref(&b))
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(fitted.feature_names(), ["a", "b", "c"]);
     let x = fitted.transform_batch(&b).unwrap_or_else(|e| panic!("{e}"));
     // a: mean 2, population std 1 over the non-missing values; the missing value stays NaN.
@@ -79,7 +85,12 @@ fn label_and_key_are_never_features_and_scaling_is_right() {
     // c is constant: scale 1, centred to 0.
     assert_eq!(x[[0, 2]], 0.0);
     let table = fitted.feature_table(&b).unwrap_or_else(|e| panic!("{e}"));
-    let names: Vec<_> = table.schema().fields().iter().map(|f| f.name().clone()).collect();
+    let names: Vec<_> = table
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
     assert_eq!(names, ["__key", "a", "b", "c", "label"]);
     assert_eq!(fitted.keys(&b).unwrap_or_default()[2], "row-2");
 }
@@ -89,18 +100,29 @@ fn feature_set_id_is_a_content_hash() {
     let b1 = batch(&[(Some(1.0), 2, 3.0, 0), (Some(3.0), 4, 5.0, 1)]);
     let b2 = batch(&[(Some(1.0), 2, 3.0, 0), (Some(3.5), 4, 5.0, 1)]);
     let p = FeaturePipeline::new(scaled(), registry());
-    let f1 = p.fit(&[b1.clone()]).unwrap_or_else(|e| panic!("{e}"));
-    let f1_again = p.fit(&[b1.clone()]).unwrap_or_else(|e| panic!("{e}"));
+    let f1 = p
+        .fit(std::slice::from_ref(&b1))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let f1_again = p
+        .fit(std::slice::from_ref(&b1))
+        .unwrap_or_else(|e| panic!("{e}"));
     let f2 = p.fit(&[b2]).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(f1.id(), f1_again.id(), "same inputs, same id");
     assert_ne!(f1.id(), f2.id(), "different fitted state, different id");
-    let unscaled = FeaturePipeline::new(PipelineDef { label: Some("label".into()), ..Default::default() }, registry())
-        .fit(&[b1.clone()])
-        .unwrap_or_else(|e| panic!("{e}"));
+    let unscaled = FeaturePipeline::new(
+        PipelineDef {
+            label: Some("label".into()),
+            ..Default::default()
+        },
+        registry(),
+    )
+    .fit(std::slice::from_ref(&b1))
+    .unwrap_or_else(|e| panic!("{e}"));
     assert_ne!(f1.id(), unscaled.id(), "different definition, different id");
     assert!(f1.id().as_str().starts_with("fs-"));
 
-    let back = FittedPipeline::from_json(f1.to_json(), &registry()).unwrap_or_else(|e| panic!("{e}"));
+    let back =
+        FittedPipeline::from_json(f1.to_json(), &registry()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(back.id(), f1.id());
     let x1 = f1.transform_batch(&b1).unwrap_or_else(|e| panic!("{e}"));
     let x2 = back.transform_batch(&b1).unwrap_or_else(|e| panic!("{e}"));
@@ -114,7 +136,9 @@ fn explicit_selection_keeps_the_named_columns() {
         select: Some(StepSpec::new("columns").with("columns", ["c", "a"])),
         ..scaled()
     };
-    let f = FeaturePipeline::new(def, registry()).fit(&[b.clone()]).unwrap_or_else(|e| panic!("{e}"));
+    let f = FeaturePipeline::new(def, registry())
+        .fit(std::slice::from_ref(&b))
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(f.feature_names(), ["a", "c"]);
     let row = rows_of(&b).unwrap_or_default().remove(1);
     assert_eq!(f.transform_row(&row).unwrap_or_default(), vec![1.0, 1.0]);
@@ -123,26 +147,52 @@ fn explicit_selection_keeps_the_named_columns() {
 #[test]
 fn bad_definitions_and_inputs_are_typed_errors() {
     let b = batch(&[(Some(1.0), 2, 3.0, 0)]);
-    let unknown = PipelineDef { transform: vec![StepSpec::new("magic")], ..Default::default() };
-    let e = FeaturePipeline::new(unknown, registry()).fit(&[b.clone()]);
-    assert!(matches!(&e, Err(FeatureError::Definition(m)) if m.contains("magic") && m.contains("standard_scaler")), "{e:?}");
+    let unknown = PipelineDef {
+        transform: vec![StepSpec::new("magic")],
+        ..Default::default()
+    };
+    let e = FeaturePipeline::new(unknown, registry()).fit(std::slice::from_ref(&b));
+    assert!(
+        matches!(&e, Err(FeatureError::Definition(m)) if m.contains("magic") && m.contains("standard_scaler")),
+        "{e:?}"
+    );
 
     let bad_param = PipelineDef {
         transform: vec![StepSpec::new("standard_scaler").with("with_meen", true)],
         ..Default::default()
     };
-    assert!(matches!(FeaturePipeline::new(bad_param, registry()).fit(&[b.clone()]), Err(FeatureError::Definition(_))));
+    assert!(matches!(
+        FeaturePipeline::new(bad_param, registry()).fit(std::slice::from_ref(&b)),
+        Err(FeatureError::Definition(_))
+    ));
 
-    let missing = PipelineDef { label: Some("nope".into()), ..Default::default() };
-    assert!(matches!(FeaturePipeline::new(missing, registry()).fit(&[b.clone()]), Err(FeatureError::MissingColumn { .. })));
+    let missing = PipelineDef {
+        label: Some("nope".into()),
+        ..Default::default()
+    };
+    assert!(matches!(
+        FeaturePipeline::new(missing, registry()).fit(std::slice::from_ref(&b)),
+        Err(FeatureError::MissingColumn { .. })
+    ));
 
     let empty = b.slice(0, 0);
-    assert!(matches!(FeaturePipeline::new(scaled(), registry()).fit(&[empty]), Err(FeatureError::EmptyData { .. })));
+    assert!(matches!(
+        FeaturePipeline::new(scaled(), registry()).fit(&[empty]),
+        Err(FeatureError::EmptyData { .. })
+    ));
 
     let inf = batch(&[(Some(f64::INFINITY), 2, 3.0, 0), (Some(1.0), 2, 3.0, 0)]);
-    assert!(matches!(FeaturePipeline::new(scaled(), registry()).fit(&[inf]), Err(FeatureError::BadValues { .. })));
+    assert!(matches!(
+        FeaturePipeline::new(scaled(), registry()).fit(&[inf]),
+        Err(FeatureError::BadValues { .. })
+    ));
 
-    let f = FeaturePipeline::new(scaled(), registry()).fit(&[b]).unwrap_or_else(|e| panic!("{e}"));
+    let f = FeaturePipeline::new(scaled(), registry())
+        .fit(&[b])
+        .unwrap_or_else(|e| panic!("{e}"));
     let text_row = Row::new().with("a", "one").with("b", 1).with("c", 1.0);
-    assert!(matches!(f.transform_row(&text_row), Err(FeatureError::Shape(_))));
+    assert!(matches!(
+        f.transform_row(&text_row),
+        Err(FeatureError::Shape(_))
+    ));
 }

@@ -65,7 +65,9 @@ impl Default for CsvOptions {
 impl CsvOptions {
     /// Reads options from string pairs (as carried by a `SourceRef`): `delimiter`,
     /// `quote`, `header` (`true`/`false`), `chunk_rows`, `infer_rows`.
-    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a String, &'a String)>) -> Result<Self> {
+    pub fn from_pairs<'a>(
+        pairs: impl IntoIterator<Item = (&'a String, &'a String)>,
+    ) -> Result<Self> {
         let mut o = Self::default();
         for (k, v) in pairs {
             let byte = |v: &str| -> Result<u8> {
@@ -78,10 +80,9 @@ impl CsvOptions {
                 }
             };
             let num = |v: &str| -> Result<usize> {
-                v.parse()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or_else(|| IngestError::InvalidOption(format!("{k} must be a positive integer, got `{v}`")))
+                v.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    IngestError::InvalidOption(format!("{k} must be a positive integer, got `{v}`"))
+                })
             };
             match k.as_str() {
                 "delimiter" => o.delimiter = byte(v)?,
@@ -190,10 +191,7 @@ impl Source for CsvSource {
     }
 
     fn summary(&self) -> BatchSummary {
-        self.summary
-            .lock()
-            .map(|s| s.clone())
-            .unwrap_or_default()
+        self.summary.lock().map(|s| s.clone()).unwrap_or_default()
     }
 }
 
@@ -277,7 +275,9 @@ fn read_file(
                 return Err(IngestError::HeaderOnly(name));
             }
             let names = if header.is_empty() {
-                (1..=sample[0].1.len()).map(|i| format!("column_{i}")).collect()
+                (1..=sample[0].1.len())
+                    .map(|i| format!("column_{i}"))
+                    .collect()
             } else {
                 header.clone()
             };
@@ -300,15 +300,16 @@ fn read_file(
 
     let mut cols = Columns::new(&schema, o.chunk_rows);
     let mut bad = Vec::new();
-    let push = |cols: &mut Columns, bad: &mut Vec<QuarantinedRecord>, n: u64, r: &csv::ByteRecord| {
-        if let Err(reason) = cols.push(r) {
-            bad.push(QuarantinedRecord {
-                row: n,
-                raw: raw_text(r, o.delimiter),
-                reason,
-            });
-        }
-    };
+    let push =
+        |cols: &mut Columns, bad: &mut Vec<QuarantinedRecord>, n: u64, r: &csv::ByteRecord| {
+            if let Err(reason) = cols.push(r) {
+                bad.push(QuarantinedRecord {
+                    row: n,
+                    raw: raw_text(r, o.delimiter),
+                    reason,
+                });
+            }
+        };
     for (n, r) in &sample {
         push(&mut cols, &mut bad, *n, r);
         if cols.len() >= o.chunk_rows {
@@ -421,7 +422,12 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t.timestamp_micros());
     }
-    for fmt in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"] {
+    for fmt in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+    ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
             return Some(t.and_utc().timestamp_micros());
         }
@@ -498,7 +504,9 @@ impl Columns {
                 DataType::Int64 => Col::Int(Vec::with_capacity(cap)),
                 DataType::Float64 => Col::Float(Vec::with_capacity(cap)),
                 DataType::Boolean => Col::Bool(Vec::with_capacity(cap)),
-                DataType::Timestamp(TimeUnit::Microsecond, None) => Col::Ts(Vec::with_capacity(cap)),
+                DataType::Timestamp(TimeUnit::Microsecond, None) => {
+                    Col::Ts(Vec::with_capacity(cap))
+                }
                 _ => Col::Str(Vec::with_capacity(cap)),
             })
             .collect();
@@ -517,7 +525,7 @@ impl Columns {
         for (i, (col, raw)) in self.cols.iter_mut().zip(r.iter()).enumerate() {
             let res = match col {
                 Col::Str(v) => match std::str::from_utf8(raw) {
-                    Ok(s) if s.is_empty() => {
+                    Ok("") => {
                         v.push(None);
                         Ok(())
                     }
@@ -529,9 +537,8 @@ impl Columns {
                 },
                 _ => match field_str(raw) {
                     None => Err(format!("field {} is not valid UTF-8", i + 1)),
-                    Some(s) => push_typed(col, s).map_err(|t| {
-                        format!("field {} (`{s}`) is not a valid {t}", i + 1)
-                    }),
+                    Some(s) => push_typed(col, s)
+                        .map_err(|t| format!("field {} (`{s}`) is not a valid {t}", i + 1)),
                 },
             };
             if let Err(reason) = res {

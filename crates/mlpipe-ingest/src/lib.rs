@@ -23,5 +23,7 @@ mod source;
 
 pub use crate::csv::{CsvOptions, CsvSource};
 pub use error::{IngestError, Result};
-pub use service::{announce_source, open_source, Dedupe, IngestConfig, IngestReport, IngestionService};
+pub use service::{
+    announce_source, open_source, Dedupe, IngestConfig, IngestReport, IngestionService,
+};
 pub use source::{Chunk, Source};

@@ -239,7 +239,11 @@ impl IngestionService {
         if let Some(c) = cause {
             self.stores
                 .lineage
-                .link(LineageLink::new(Node::Event(c.clone()), batch_node.clone(), "triggered"))
+                .link(LineageLink::new(
+                    Node::Event(c.clone()),
+                    batch_node.clone(),
+                    "triggered",
+                ))
                 .await?;
         }
         self.stores
@@ -283,7 +287,10 @@ impl IngestionService {
     }
 
     /// Subscribes to `source-data-available` and ingests what it announces.
-    pub async fn start(self: Arc<Self>, options: SubscribeOptions) -> mlpipe_core::Result<ServiceHandle> {
+    pub async fn start(
+        self: Arc<Self>,
+        options: SubscribeOptions,
+    ) -> mlpipe_core::Result<ServiceHandle> {
         spawn_handler(
             self.broker.clone(),
             Topic::SourceDataAvailable,
@@ -303,7 +310,8 @@ impl EventHandler for IngestionService {
             return Ok(());
         };
         let mut source = open_source(&e.source)?;
-        self.ingest(&e.dataset, source.as_mut(), Some(&env.id)).await?;
+        self.ingest(&e.dataset, source.as_mut(), Some(&env.id))
+            .await?;
         Ok(())
     }
 }

@@ -32,24 +32,43 @@ async fn infers_types_and_reads_quoted_fields() {
     let f = file(b"id,score,name,ok,when\n1,0.5,\"Smith, J\",true,2024-01-31\n2,,\"say \"\"hi\"\"\",false,2024-02-01 10:00:00\n");
     let mut s = CsvSource::new(f.path(), CsvOptions::default());
     let schema = s.schema().await.unwrap_or_else(|e| panic!("{e}"));
-    let types: Vec<String> = schema.fields().iter().map(|f| f.data_type().to_string()).collect();
-    assert_eq!(types, ["Int64", "Float64", "Utf8", "Boolean", "Timestamp(µs)"]);
+    let types: Vec<String> = schema
+        .fields()
+        .iter()
+        .map(|f| f.data_type().to_string())
+        .collect();
+    assert_eq!(
+        types,
+        ["Int64", "Float64", "Utf8", "Boolean", "Timestamp(µs)"]
+    );
     let chunks = read_all(&mut s).await.unwrap_or_else(|e| panic!("{e}"));
     let r = rows_of(&chunks[0].batch).unwrap_or_default();
     assert_eq!(r.len(), 2);
     assert_eq!(r[0].get("name"), Some(&Value::Str("Smith, J".into())));
     assert_eq!(r[1].get("name"), Some(&Value::Str("say \"hi\"".into())));
     assert_eq!(r[1].get("score"), Some(&Value::Null));
-    assert_eq!(r[0].get("when"), Some(&Value::Timestamp(1_706_659_200_000_000)));
+    assert_eq!(
+        r[0].get("when"),
+        Some(&Value::Timestamp(1_706_659_200_000_000))
+    );
     let summary = s.summary();
-    assert_eq!(summary.source_bytes, f.as_file().metadata().map(|m| m.len()).unwrap_or(0));
+    assert_eq!(
+        summary.source_bytes,
+        f.as_file().metadata().map(|m| m.len()).unwrap_or(0)
+    );
     assert_eq!(summary.checksum.len(), 64);
 }
 
 #[tokio::test]
 async fn reads_the_real_breast_cancer_file() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/breast_cancer.csv");
-    let mut s = CsvSource::new(path, CsvOptions { chunk_rows: 100, ..Default::default() });
+    let mut s = CsvSource::new(
+        path,
+        CsvOptions {
+            chunk_rows: 100,
+            ..Default::default()
+        },
+    );
     let schema = s.schema().await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(schema.fields().len(), 31);
     assert_eq!(schema.field(30).name(), "target");
@@ -71,13 +90,23 @@ async fn bad_rows_are_quarantined_with_row_number_raw_text_and_reason() {
         Field::new("b", DataType::Int64, true),
     ]));
     let f = file(b"a,b\n1,2\n3,x\n4\n5,6,7\n8,9\n");
-    let mut s = CsvSource::new(f.path(), CsvOptions { schema: Some(schema), ..Default::default() });
+    let mut s = CsvSource::new(
+        f.path(),
+        CsvOptions {
+            schema: Some(schema),
+            ..Default::default()
+        },
+    );
     let chunks = read_all(&mut s).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(rows(&chunks), 2);
     let q = bad(&chunks);
     assert_eq!(q.len(), 3);
     assert_eq!((q[0].row, q[0].raw.as_str()), (2, "3,x"));
-    assert!(q[0].reason.contains("not a valid integer"), "{}", q[0].reason);
+    assert!(
+        q[0].reason.contains("not a valid integer"),
+        "{}",
+        q[0].reason
+    );
     assert_eq!(q[1].row, 3);
     assert!(q[1].reason.contains("1 fields, expected 2"));
     assert_eq!(q[2].row, 4);
@@ -93,7 +122,11 @@ async fn explicit_schema_rejects_values_of_the_wrong_type() {
     let f = file(b"a;b\n1.5;x\nnope;y\n");
     let mut s = CsvSource::new(
         f.path(),
-        CsvOptions { delimiter: b';', schema: Some(schema.clone()), ..Default::default() },
+        CsvOptions {
+            delimiter: b';',
+            schema: Some(schema.clone()),
+            ..Default::default()
+        },
     );
     assert_eq!(s.schema().await.unwrap_or_else(|e| panic!("{e}")), schema);
     let chunks = read_all(&mut s).await.unwrap_or_else(|e| panic!("{e}"));
@@ -134,7 +167,13 @@ async fn header_only_file_with_schema_is_an_empty_batch() {
     use arrow_schema::{DataType, Field, Schema};
     let schema = std::sync::Arc::new(Schema::new(vec![Field::new("a", DataType::Int64, true)]));
     let f = file(b"a\n");
-    let mut s = CsvSource::new(f.path(), CsvOptions { schema: Some(schema), ..Default::default() });
+    let mut s = CsvSource::new(
+        f.path(),
+        CsvOptions {
+            schema: Some(schema),
+            ..Default::default()
+        },
+    );
     let chunks = read_all(&mut s).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(rows(&chunks), 0);
 }
@@ -176,7 +215,10 @@ async fn wrong_encoding_is_quarantined_per_row() {
 async fn duplicate_header_names_are_a_typed_error() {
     let f = file(b"a,a\n1,2\n");
     let mut s = CsvSource::new(f.path(), CsvOptions::default());
-    assert!(matches!(s.schema().await, Err(IngestError::BadHeader { .. })));
+    assert!(matches!(
+        s.schema().await,
+        Err(IngestError::BadHeader { .. })
+    ));
 }
 
 #[test]
@@ -188,5 +230,8 @@ fn options_parse_from_pairs_and_reject_unknown_ones() {
     assert_eq!(o.delimiter, b'\t');
     assert!(!o.has_header);
     m.insert("colour".to_string(), "blue".to_string());
-    assert!(matches!(CsvOptions::from_pairs(&m), Err(IngestError::InvalidOption(_))));
+    assert!(matches!(
+        CsvOptions::from_pairs(&m),
+        Err(IngestError::InvalidOption(_))
+    ));
 }

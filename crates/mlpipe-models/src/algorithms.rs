@@ -21,8 +21,15 @@ pub struct Algorithms {
 }
 
 fn params<T: for<'de> serde::Deserialize<'de>>(kind: &str, v: &serde_json::Value) -> Result<T> {
-    let v = if v.is_null() { serde_json::json!({}) } else { v.clone() };
-    serde_json::from_value(v).map_err(|e| ModelError::Params { kind: kind.into(), reason: e.to_string() })
+    let v = if v.is_null() {
+        serde_json::json!({})
+    } else {
+        v.clone()
+    };
+    serde_json::from_value(v).map_err(|e| ModelError::Params {
+        kind: kind.into(),
+        reason: e.to_string(),
+    })
 }
 
 impl Algorithms {
@@ -31,7 +38,12 @@ impl Algorithms {
         let mut a = Self::default();
         a.register(
             "logistic_regression",
-            |p| Ok(Box::new(LogisticRegression(params("logistic_regression", p)?))),
+            |p| {
+                Ok(Box::new(LogisticRegression(params(
+                    "logistic_regression",
+                    p,
+                )?)))
+            },
             |art| Ok(Box::new(LogisticModel::from_artefact(art)?)),
         );
         a.register(
@@ -56,7 +68,10 @@ impl Algorithms {
     fn unknown(&self, kind: &str) -> ModelError {
         let mut known: Vec<&str> = self.trainers.keys().map(String::as_str).collect();
         known.sort_unstable();
-        ModelError::UnknownKind { kind: kind.into(), known: known.join(", ") }
+        ModelError::UnknownKind {
+            kind: kind.into(),
+            known: known.join(", "),
+        }
     }
 
     /// A trainer of `kind` with hyper-parameters `params`.
@@ -67,7 +82,10 @@ impl Algorithms {
 
     /// Rebuilds a model from an artefact.
     pub fn load(&self, artefact: &ModelArtefact) -> Result<Box<dyn Model>> {
-        let f = self.loaders.get(&artefact.kind).ok_or_else(|| self.unknown(&artefact.kind))?;
+        let f = self
+            .loaders
+            .get(&artefact.kind)
+            .ok_or_else(|| self.unknown(&artefact.kind))?;
         f(artefact)
     }
 

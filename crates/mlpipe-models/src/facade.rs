@@ -97,7 +97,10 @@ impl ModelArtefact {
         let a: ModelArtefact = serde_json::from_slice(bytes)
             .map_err(|e| ModelError::Artefact(format!("not an mlpipe model artefact: {e}")))?;
         if a.format != "mlpipe-model" {
-            return Err(ModelError::Artefact(format!("unknown format `{}`", a.format)));
+            return Err(ModelError::Artefact(format!(
+                "unknown format `{}`",
+                a.format
+            )));
         }
         if a.format_version == 0 || a.format_version > ARTEFACT_FORMAT_VERSION {
             return Err(ModelError::Artefact(format!(

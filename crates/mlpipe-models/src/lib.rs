@@ -21,4 +21,6 @@ pub mod tree;
 pub use algorithms::Algorithms;
 pub use error::{ModelError, Result};
 pub use facade::*;
-pub use service::{CandidateSpec, DatasetTraining, SplitSpec, TrainingConfig, TrainingReport, TrainingService};
+pub use service::{
+    CandidateSpec, DatasetTraining, SplitSpec, TrainingConfig, TrainingReport, TrainingService,
+};

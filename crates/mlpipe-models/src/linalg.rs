@@ -50,7 +50,10 @@ pub fn solve_spd(a: &Array2<f64>, b: &Array1<f64>) -> Option<Array1<f64>> {
     if let Some(x) = cholesky_solve(a, b) {
         return Some(x);
     }
-    let scale = (0..a.nrows()).map(|i| a[[i, i]].abs()).fold(0.0, f64::max).max(1.0);
+    let scale = (0..a.nrows())
+        .map(|i| a[[i, i]].abs())
+        .fold(0.0, f64::max)
+        .max(1.0);
     let mut jitter = 1e-12 * scale;
     for _ in 0..8 {
         let mut aj = a.clone();

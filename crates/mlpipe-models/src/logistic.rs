@@ -80,7 +80,10 @@ impl Trainer for LogisticRegression {
         if !(p.c > 0.0 && p.c.is_finite()) || p.max_iter == 0 {
             return Err(ModelError::Params {
                 kind: KIND.into(),
-                reason: format!("C must be positive and max_iter at least 1 (C = {}, max_iter = {})", p.c, p.max_iter),
+                reason: format!(
+                    "C must be positive and max_iter at least 1 (C = {}, max_iter = {})",
+                    p.c, p.max_iter
+                ),
             });
         }
         check_training(KIND, data)?;
@@ -89,7 +92,8 @@ impl Trainer for LogisticRegression {
         let n = data.x.nrows();
         let d = data.x.ncols() + usize::from(p.fit_intercept);
         let mut xa = Array2::<f64>::ones((n, d));
-        xa.slice_axis_mut(Axis(1), ndarray::Slice::from(0..data.x.ncols())).assign(&data.x);
+        xa.slice_axis_mut(Axis(1), ndarray::Slice::from(0..data.x.ncols()))
+            .assign(&data.x);
         let state = if classes.len() == 2 {
             let yb: Vec<f64> = y.iter().map(|&c| c as f64).collect();
             let (w, it) = fit_binary(&xa, &yb, p)?;
@@ -107,12 +111,21 @@ impl Trainer for LogisticRegression {
     }
 }
 
-fn split_state(classes: Vec<i64>, ws: Vec<Array1<f64>>, iterations: usize, intercept: bool) -> LogisticState {
+fn split_state(
+    classes: Vec<i64>,
+    ws: Vec<Array1<f64>>,
+    iterations: usize,
+    intercept: bool,
+) -> LogisticState {
     let mut coef = Vec::new();
     let mut icpt = Vec::new();
     for w in ws {
         let mut v = w.to_vec();
-        icpt.push(if intercept { v.pop().unwrap_or(0.0) } else { 0.0 });
+        icpt.push(if intercept {
+            v.pop().unwrap_or(0.0)
+        } else {
+            0.0
+        });
         coef.push(v);
     }
     LogisticState {
@@ -177,8 +190,12 @@ fn fit_binary(x: &Array2<f64>, y: &[f64], p: &LogisticParams) -> Result<(Array1<
             .enumerate()
             .map(|(ci, xc)| {
                 let off = ci * CHUNK;
-                let r: Array1<f64> = (0..xc.nrows()).map(|i| prob[off + i] - y[off + i]).collect();
-                let s: Array1<f64> = (0..xc.nrows()).map(|i| prob[off + i] * (1.0 - prob[off + i])).collect();
+                let r: Array1<f64> = (0..xc.nrows())
+                    .map(|i| prob[off + i] - y[off + i])
+                    .collect();
+                let s: Array1<f64> = (0..xc.nrows())
+                    .map(|i| prob[off + i] * (1.0 - prob[off + i]))
+                    .collect();
                 let g = xc.t().dot(&r);
                 let xs = &xc * &s.view().insert_axis(Axis(1));
                 let h = xc.t().dot(&xs);
@@ -243,12 +260,21 @@ fn softmax_row(z: &mut [f64]) {
     }
 }
 
-fn fit_multinomial(x: &Array2<f64>, y: &[usize], k: usize, p: &LogisticParams) -> Result<(Vec<Array1<f64>>, usize)> {
+fn fit_multinomial(
+    x: &Array2<f64>,
+    y: &[usize],
+    k: usize,
+    p: &LogisticParams,
+) -> Result<(Vec<Array1<f64>>, usize)> {
     let (n, d) = x.dim();
     let mask = penalty_mask(d, p.fit_intercept);
     let dim = k * d;
     let objective = |theta: &Array1<f64>| -> f64 {
-        let w = theta.view().into_shape_with_order((k, d)).map(|v| v.to_owned()).unwrap_or_else(|_| Array2::zeros((k, d)));
+        let w = theta
+            .view()
+            .into_shape_with_order((k, d))
+            .map(|v| v.to_owned())
+            .unwrap_or_else(|_| Array2::zeros((k, d)));
         let z = x.dot(&w.t());
         let mut loss = 0.0;
         for (i, row) in z.rows().into_iter().enumerate() {
@@ -265,7 +291,11 @@ fn fit_multinomial(x: &Array2<f64>, y: &[usize], k: usize, p: &LogisticParams) -
     let mut theta = Array1::<f64>::zeros(dim);
     let mut f = objective(&theta);
     for it in 0..p.max_iter {
-        let w = theta.view().into_shape_with_order((k, d)).map(|v| v.to_owned()).unwrap_or_else(|_| Array2::zeros((k, d)));
+        let w = theta
+            .view()
+            .into_shape_with_order((k, d))
+            .map(|v| v.to_owned())
+            .unwrap_or_else(|_| Array2::zeros((k, d)));
         let mut prob = x.dot(&w.t());
         for mut row in prob.rows_mut() {
             if let Some(s) = row.as_slice_mut() {
@@ -336,7 +366,9 @@ fn fit_multinomial(x: &Array2<f64>, y: &[usize], k: usize, p: &LogisticParams) -
 }
 
 fn rows_of(theta: &Array1<f64>, k: usize, d: usize, _intercept: bool) -> Vec<Array1<f64>> {
-    (0..k).map(|c| theta.iter().skip(c * d).take(d).copied().collect()).collect()
+    (0..k)
+        .map(|c| theta.iter().skip(c * d).take(d).copied().collect())
+        .collect()
 }
 
 impl LogisticModel {
@@ -348,8 +380,13 @@ impl LogisticModel {
         let width = a.input_schema.len();
         let binary = state.classes.len() == 2 && state.coef.len() == 1;
         let multi = state.classes.len() > 2 && state.coef.len() == state.classes.len();
-        if !(binary || multi) || state.coef.iter().any(|c| c.len() != width) || state.intercept.len() != state.coef.len() {
-            return Err(ModelError::Artefact(format!("{KIND}: learned parameters do not match {width} inputs")));
+        if !(binary || multi)
+            || state.coef.iter().any(|c| c.len() != width)
+            || state.intercept.len() != state.coef.len()
+        {
+            return Err(ModelError::Artefact(format!(
+                "{KIND}: learned parameters do not match {width} inputs"
+            )));
         }
         Ok(Self {
             state,
@@ -398,8 +435,7 @@ impl Model for LogisticModel {
 
     fn predict_batch(&self, x: ArrayView2<'_, f64>) -> Result<Vec<Score>> {
         check_width(self.input.len(), x.ncols())?;
-        Ok(x
-            .axis_iter(Axis(0))
+        Ok(x.axis_iter(Axis(0))
             .into_par_iter()
             .map(|r| match r.as_slice() {
                 Some(s) => self.score(s),

@@ -59,7 +59,11 @@ fn seventy() -> f64 {
 
 impl Default for SplitSpec {
     fn default() -> Self {
-        Self { strategy: random(), train_ratio: 0.7, seed: 42 }
+        Self {
+            strategy: random(),
+            train_ratio: 0.7,
+            seed: 42,
+        }
     }
 }
 
@@ -68,7 +72,10 @@ impl SplitSpec {
     pub fn strategy(&self) -> Result<Box<dyn SplitStrategy>> {
         match self.strategy.as_str() {
             "random" => Ok(Box::new(RandomSplit::new(self.train_ratio, self.seed))),
-            "sequential" => Ok(Box::new(SequentialSplit { train_ratio: self.train_ratio, shuffle_within_seed: None })),
+            "sequential" => Ok(Box::new(SequentialSplit {
+                train_ratio: self.train_ratio,
+                shuffle_within_seed: None,
+            })),
             other => Err(ModelError::Params {
                 kind: "split".into(),
                 reason: format!("unknown split strategy `{other}` (known: random, sequential)"),
@@ -160,23 +167,43 @@ fn permanent(e: &ModelError) -> bool {
 
 impl TrainingService {
     /// A training service.
-    pub fn new(stores: Stores, broker: Arc<dyn Broker>, algorithms: Arc<Algorithms>, config: TrainingConfig) -> Self {
-        Self { stores, broker, algorithms, config }
+    pub fn new(
+        stores: Stores,
+        broker: Arc<dyn Broker>,
+        algorithms: Arc<Algorithms>,
+        config: TrainingConfig,
+    ) -> Self {
+        Self {
+            stores,
+            broker,
+            algorithms,
+            config,
+        }
     }
 
     /// Trains the candidates of `dataset` on feature set `fs`. `cause` makes the run id
     /// deterministic, so a redelivered event registers no second version.
-    pub async fn train(&self, dataset: &str, fs: &FeatureSetId, cause: Option<&EventId>) -> Result<Option<TrainingReport>> {
+    /// Trains on the features of `batches` (all batches of the feature set when `None`).
+    pub async fn train(
+        &self,
+        dataset: &str,
+        fs: &FeatureSetId,
+        batches: Option<&[mlpipe_core::BatchId]>,
+        cause: Option<&EventId>,
+    ) -> Result<Option<TrainingReport>> {
         let Some(cfg) = self.config.datasets.get(dataset) else {
             tracing::info!(dataset, "no training configured for this dataset; skipping");
             return Ok(None);
         };
         let seg = SegregationApi::new(self.stores.features.clone(), self.stores.lineage.clone());
         let strategy = cfg.split.strategy()?;
-        let split = seg.split(fs, None, strategy.as_ref()).await?;
+        let split = seg.split(fs, batches, strategy.as_ref()).await?;
         let train = Arc::new(split.training()?);
         let run_id = match cause {
-            Some(c) => RunId::new(format!("train-{}", &hex::encode(Sha256::digest(format!("{c}|{dataset}|{fs}").as_bytes()))[..24])),
+            Some(c) => RunId::new(format!(
+                "train-{}",
+                &hex::encode(Sha256::digest(format!("{c}|{dataset}|{fs}").as_bytes()))[..24]
+            )),
             None => RunId::generate(),
         };
         let mut tasks = tokio::task::JoinSet::new();
@@ -184,9 +211,11 @@ impl TrainingService {
             let cand = cand.clone();
             let train = train.clone();
             let algorithms = self.algorithms.clone();
-            let (timeout, attempts, backoff) = (cfg.timeout_secs, cfg.attempts.max(1), cfg.backoff_ms);
+            let (timeout, attempts, backoff) =
+                (cfg.timeout_secs, cfg.attempts.max(1), cfg.backoff_ms);
             tasks.spawn(async move {
-                let r = train_with_retries(&algorithms, &cand, train, timeout, attempts, backoff).await;
+                let r =
+                    train_with_retries(&algorithms, &cand, train, timeout, attempts, backoff).await;
                 (i, cand, r)
             });
         }
@@ -203,7 +232,8 @@ impl TrainingService {
         for (_, cand, r) in results {
             match r {
                 Ok((artefact, fit_ms, attempt)) => {
-                    let model = ModelId::new(cfg.model.clone().unwrap_or_else(|| dataset.to_string()));
+                    let model =
+                        ModelId::new(cfg.model.clone().unwrap_or_else(|| dataset.to_string()));
                     let m = self
                         .stores
                         .registry
@@ -224,10 +254,22 @@ impl TrainingService {
                         })
                         .await?;
                     let node = Node::Model(m.clone());
-                    self.stores.lineage.link(LineageLink::new(Node::Split(split.id().clone()), node.clone(), "trained_on")).await?;
                     self.stores
                         .lineage
-                        .audit(AuditRecord::now(GROUP, "model.registered", &node, serde_json::json!({"run": run_id, "fit_ms": fit_ms})))
+                        .link(LineageLink::new(
+                            Node::Split(split.id().clone()),
+                            node.clone(),
+                            "trained_on",
+                        ))
+                        .await?;
+                    self.stores
+                        .lineage
+                        .audit(AuditRecord::now(
+                            GROUP,
+                            "model.registered",
+                            &node,
+                            serde_json::json!({"run": run_id, "fit_ms": fit_ms}),
+                        ))
                         .await?;
                     candidates.push(m);
                 }
@@ -250,12 +292,29 @@ impl TrainingService {
             None => Envelope::new(event),
         };
         self.broker.publish_event(&env).await?;
-        Ok(Some(TrainingReport { run_id, split_id: split.id().clone(), rows: train.x.nrows(), candidates, failed }))
+        Ok(Some(TrainingReport {
+            run_id,
+            split_id: split.id().clone(),
+            rows: train.x.nrows(),
+            candidates,
+            failed,
+        }))
     }
 
     /// Subscribes to `features-generated`.
-    pub async fn start(self: Arc<Self>, options: SubscribeOptions) -> mlpipe_core::Result<ServiceHandle> {
-        spawn_handler(self.broker.clone(), Topic::FeaturesGenerated, GROUP, options, 1, self).await
+    pub async fn start(
+        self: Arc<Self>,
+        options: SubscribeOptions,
+    ) -> mlpipe_core::Result<ServiceHandle> {
+        spawn_handler(
+            self.broker.clone(),
+            Topic::FeaturesGenerated,
+            GROUP,
+            options,
+            1,
+            self,
+        )
+        .await
     }
 }
 
@@ -275,14 +334,27 @@ async fn train_with_retries(
         let started = Instant::now();
         let job = tokio::task::spawn_blocking(move || -> Result<_> {
             let trainer = algorithms.trainer(&cand2.kind, &cand2.params)?;
-            let td = TrainingData { x: data2.x.view(), y: data2.y.view(), feature_names: &data2.feature_names, feature_set_id: &data2.feature_set_id };
+            let td = TrainingData {
+                x: data2.x.view(),
+                y: data2.y.view(),
+                feature_names: &data2.feature_names,
+                feature_set_id: &data2.feature_set_id,
+            };
             trainer.train(&td)?.artefact()
         });
-        let outcome = match tokio::time::timeout(Duration::from_secs_f64(timeout_secs.max(0.001)), job).await {
-            Ok(Ok(r)) => r,
-            Ok(Err(e)) => Err(ModelError::Numeric { kind: cand.kind.clone(), reason: format!("training task failed: {e}") }),
-            Err(_) => Err(ModelError::Timeout { name: cand.name.clone(), seconds: timeout_secs }),
-        };
+        let outcome =
+            match tokio::time::timeout(Duration::from_secs_f64(timeout_secs.max(0.001)), job).await
+            {
+                Ok(Ok(r)) => r,
+                Ok(Err(e)) => Err(ModelError::Numeric {
+                    kind: cand.kind.clone(),
+                    reason: format!("training task failed: {e}"),
+                }),
+                Err(_) => Err(ModelError::Timeout {
+                    name: cand.name.clone(),
+                    seconds: timeout_secs,
+                }),
+            };
         match outcome {
             Ok(a) => return Ok((a, started.elapsed().as_secs_f64() * 1000.0, attempt)),
             Err(e) if permanent(&e) => return Err(e),
@@ -290,19 +362,33 @@ async fn train_with_retries(
                 tracing::warn!(candidate = %cand.name, attempt, error = %e, "training attempt failed");
                 last = Some(e);
                 if attempt < attempts {
-                    tokio::time::sleep(Duration::from_millis(backoff_ms.saturating_mul(1 << (attempt - 1).min(10)))).await;
+                    tokio::time::sleep(Duration::from_millis(
+                        backoff_ms.saturating_mul(1 << (attempt - 1).min(10)),
+                    ))
+                    .await;
                 }
             }
         }
     }
-    Err(last.unwrap_or_else(|| ModelError::Numeric { kind: cand.kind.clone(), reason: "no attempt ran".into() }))
+    Err(last.unwrap_or_else(|| ModelError::Numeric {
+        kind: cand.kind.clone(),
+        reason: "no attempt ran".into(),
+    }))
 }
 
 #[async_trait]
 impl EventHandler for TrainingService {
     async fn handle(&self, env: Envelope, _attempt: u32) -> std::result::Result<(), HandlerError> {
-        let Event::FeaturesGenerated(e) = &env.event else { return Ok(()) };
-        self.train(&e.dataset, &e.feature_set_id, Some(&env.id)).await?;
+        let Event::FeaturesGenerated(e) = &env.event else {
+            return Ok(());
+        };
+        self.train(
+            &e.dataset,
+            &e.feature_set_id,
+            Some(&e.batch_ids),
+            Some(&env.id),
+        )
+        .await?;
         Ok(())
     }
 }

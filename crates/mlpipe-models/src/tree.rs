@@ -95,7 +95,9 @@ impl Trainer for DecisionTree {
         if p.min_samples_leaf == 0 || p.min_samples_split < 2 || p.max_depth == Some(0) {
             return Err(ModelError::Params {
                 kind: KIND.into(),
-                reason: "min_samples_leaf ≥ 1, min_samples_split ≥ 2 and max_depth ≥ 1 are required".into(),
+                reason:
+                    "min_samples_leaf ≥ 1, min_samples_split ≥ 2 and max_depth ≥ 1 are required"
+                        .into(),
             });
         }
         check_training(KIND, data)?;
@@ -131,7 +133,12 @@ fn grow(x: ArrayView2<'_, f64>, y: &[usize], k: usize, p: &TreeParams) -> Vec<Tr
         .collect();
     let mut goes_left = vec![false; n];
     let mut nodes = vec![TreeNode::Leaf { value: vec![] }];
-    let mut stack = vec![Work { node: 0, start: 0, end: n, depth: 0 }];
+    let mut stack = vec![Work {
+        node: 0,
+        start: 0,
+        end: n,
+        depth: 0,
+    }];
     while let Some(w) = stack.pop() {
         let len = w.end - w.start;
         let mut counts = vec![0usize; k];
@@ -142,15 +149,34 @@ fn grow(x: ArrayView2<'_, f64>, y: &[usize], k: usize, p: &TreeParams) -> Vec<Tr
         let leaf = |counts: &[usize]| TreeNode::Leaf {
             value: counts.iter().map(|&c| c as f64 / len as f64).collect(),
         };
-        if pure || len < p.min_samples_split || len < 2 * p.min_samples_leaf || p.max_depth.is_some_and(|d| w.depth >= d) {
+        if pure
+            || len < p.min_samples_split
+            || len < 2 * p.min_samples_leaf
+            || p.max_depth.is_some_and(|d| w.depth >= d)
+        {
             nodes[w.node] = leaf(&counts);
             continue;
         }
         let best = (0..m)
             .into_par_iter()
             .with_min_len(if len > 20_000 { 1 } else { m.max(1) })
-            .filter_map(|j| best_split(&cols[j], &order[j][w.start..w.end], y, &counts, p.min_samples_leaf).map(|(g, t, nl)| (j, g, t, nl)))
-            .reduce_with(|a, b| if b.1 > a.1 || (b.1 == a.1 && b.0 < a.0) { b } else { a });
+            .filter_map(|j| {
+                best_split(
+                    &cols[j],
+                    &order[j][w.start..w.end],
+                    y,
+                    &counts,
+                    p.min_samples_leaf,
+                )
+                .map(|(g, t, nl)| (j, g, t, nl))
+            })
+            .reduce_with(|a, b| {
+                if b.1 > a.1 || (b.1 == a.1 && b.0 < a.0) {
+                    b
+                } else {
+                    a
+                }
+            });
         let Some((feature, _gain, threshold, n_left)) = best else {
             nodes[w.node] = leaf(&counts);
             continue;
@@ -177,16 +203,37 @@ fn grow(x: ArrayView2<'_, f64>, y: &[usize], k: usize, p: &TreeParams) -> Vec<Tr
         nodes.push(TreeNode::Leaf { value: vec![] });
         let right = nodes.len();
         nodes.push(TreeNode::Leaf { value: vec![] });
-        nodes[w.node] = TreeNode::Split { feature, threshold, left, right };
+        nodes[w.node] = TreeNode::Split {
+            feature,
+            threshold,
+            left,
+            right,
+        };
         let mid = w.start + n_left;
-        stack.push(Work { node: right, start: mid, end: w.end, depth: w.depth + 1 });
-        stack.push(Work { node: left, start: w.start, end: mid, depth: w.depth + 1 });
+        stack.push(Work {
+            node: right,
+            start: mid,
+            end: w.end,
+            depth: w.depth + 1,
+        });
+        stack.push(Work {
+            node: left,
+            start: w.start,
+            end: mid,
+            depth: w.depth + 1,
+        });
     }
     nodes
 }
 
 /// The best threshold on one feature: (Gini proxy to maximise, threshold, rows going left).
-fn best_split(col: &[f64], seg: &[u32], y: &[usize], total: &[usize], min_leaf: usize) -> Option<(f64, f64, usize)> {
+fn best_split(
+    col: &[f64],
+    seg: &[u32],
+    y: &[usize],
+    total: &[usize],
+    min_leaf: usize,
+) -> Option<(f64, f64, usize)> {
     let n = seg.len();
     let mut left = vec![0usize; total.len()];
     let mut right: Vec<usize> = total.to_vec();
@@ -232,19 +279,36 @@ impl TreeModel {
         let n = state.nodes.len();
         for (i, node) in state.nodes.iter().enumerate() {
             let ok = match node {
-                TreeNode::Split { feature, left, right, threshold } => {
-                    *feature < width && *left > i && *right > i && *left < n && *right < n && !threshold.is_nan()
+                TreeNode::Split {
+                    feature,
+                    left,
+                    right,
+                    threshold,
+                } => {
+                    *feature < width
+                        && *left > i
+                        && *right > i
+                        && *left < n
+                        && *right < n
+                        && !threshold.is_nan()
                 }
                 TreeNode::Leaf { value } => value.len() == state.classes.len(),
             };
             if !ok {
-                return Err(ModelError::Artefact(format!("{KIND}: node {i} is malformed")));
+                return Err(ModelError::Artefact(format!(
+                    "{KIND}: node {i} is malformed"
+                )));
             }
         }
         if n == 0 {
             return Err(ModelError::Artefact(format!("{KIND}: no nodes")));
         }
-        Ok(Self { state, params, feature_set_id: a.feature_set_id.clone(), input: a.input_schema.clone() })
+        Ok(Self {
+            state,
+            params,
+            feature_set_id: a.feature_set_id.clone(),
+            input: a.input_schema.clone(),
+        })
     }
 
     /// The learned tree.
@@ -257,15 +321,27 @@ impl TreeModel {
         loop {
             match &self.state.nodes[i] {
                 TreeNode::Leaf { value } => return value,
-                TreeNode::Split { feature, threshold, left, right } => {
-                    i = if x[*feature] <= *threshold { *left } else { *right };
+                TreeNode::Split {
+                    feature,
+                    threshold,
+                    left,
+                    right,
+                } => {
+                    i = if x[*feature] <= *threshold {
+                        *left
+                    } else {
+                        *right
+                    };
                 }
             }
         }
     }
 
     fn score(&self, x: &[f64]) -> Score {
-        Score::Probabilities { classes: self.state.classes.clone(), probabilities: self.leaf(x).to_vec() }
+        Score::Probabilities {
+            classes: self.state.classes.clone(),
+            probabilities: self.leaf(x).to_vec(),
+        }
     }
 }
 

@@ -8,6 +8,7 @@ use mlpipe_core::broker::{Broker, SubscribeOptions};
 use mlpipe_core::events::*;
 use mlpipe_core::service::{spawn_handler, EventHandler, HandlerError, ServiceHandle};
 use mlpipe_core::store::*;
+
 use mlpipe_core::{Envelope, ModelRef};
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
@@ -49,7 +50,11 @@ pub struct MonitoringService {
 impl MonitoringService {
     /// A monitoring service.
     pub fn new(stores: Stores, broker: Arc<dyn Broker>) -> Self {
-        Self { stores, broker, stats: RwLock::new(BTreeMap::new()) }
+        Self {
+            stores,
+            broker,
+            stats: RwLock::new(BTreeMap::new()),
+        }
     }
 
     /// Records one served prediction.
@@ -77,17 +82,45 @@ impl MonitoringService {
             .collect()
     }
 
-    async fn on_deployed(&self, e: &ModelDeployed) -> mlpipe_core::Result<()> {
-        let at = self.stores.registry.live(&e.model.model).await?.map(|d| d.at);
-        self.stats.write().entry(e.model.clone()).or_default().deployed_at = at;
+    /// Looks up when `m` last became the default.
+    async fn learn_deployment(&self, m: &ModelRef) -> mlpipe_core::Result<()> {
+        let at = self
+            .stores
+            .registry
+            .deployments(&m.model)
+            .await?
+            .into_iter()
+            .rev()
+            .find(|d| d.default == m.version)
+            .map(|d| d.at);
+        self.stats.write().entry(m.clone()).or_default().deployed_at = at;
         Ok(())
     }
 
     /// Subscribes to `prediction-served` and `model-deployed`.
-    pub async fn start(self: Arc<Self>, options: SubscribeOptions) -> mlpipe_core::Result<Vec<ServiceHandle>> {
+    pub async fn start(
+        self: Arc<Self>,
+        options: SubscribeOptions,
+    ) -> mlpipe_core::Result<Vec<ServiceHandle>> {
         Ok(vec![
-            spawn_handler(self.broker.clone(), Topic::PredictionServed, GROUP, options.clone(), 1, self.clone()).await?,
-            spawn_handler(self.broker.clone(), Topic::ModelDeployed, GROUP, options, 1, self).await?,
+            spawn_handler(
+                self.broker.clone(),
+                Topic::PredictionServed,
+                GROUP,
+                options.clone(),
+                1,
+                self.clone(),
+            )
+            .await?,
+            spawn_handler(
+                self.broker.clone(),
+                Topic::ModelDeployed,
+                GROUP,
+                options,
+                1,
+                self,
+            )
+            .await?,
         ])
     }
 }
@@ -96,8 +129,14 @@ impl MonitoringService {
 impl EventHandler for MonitoringService {
     async fn handle(&self, env: Envelope, _attempt: u32) -> Result<(), HandlerError> {
         match &env.event {
-            Event::PredictionServed(e) => self.observe(e),
-            Event::ModelDeployed(e) => self.on_deployed(e).await?,
+            Event::PredictionServed(e) => {
+                let first = !self.stats.read().contains_key(&e.model);
+                self.observe(e);
+                if first {
+                    self.learn_deployment(&e.model).await?;
+                }
+            }
+            Event::ModelDeployed(e) => self.learn_deployment(&e.model).await?,
             _ => {}
         }
         Ok(())

@@ -18,7 +18,13 @@ pub struct LatencyHistogram {
 
 impl Default for LatencyHistogram {
     fn default() -> Self {
-        Self { count: 0, sum: 0.0, min: u64::MAX, max: 0, buckets: vec![0; BUCKETS] }
+        Self {
+            count: 0,
+            sum: 0.0,
+            min: u64::MAX,
+            max: 0,
+            buckets: vec![0; BUCKETS],
+        }
     }
 }
 
@@ -79,7 +85,11 @@ impl LatencyHistogram {
         LatencySummary {
             count: self.count,
             min_us: if self.count == 0 { 0 } else { self.min },
-            mean_us: if self.count == 0 { 0.0 } else { self.sum / self.count as f64 },
+            mean_us: if self.count == 0 {
+                0.0
+            } else {
+                self.sum / self.count as f64
+            },
             max_us: self.max,
             p50_us: self.quantile(0.5),
             p99_us: self.quantile(0.99),

@@ -24,7 +24,11 @@ impl ParquetStore {
         self.path(&format!("features/{id}"))
     }
 
-    async fn feature_manifest(&self, id: &FeatureSetId, batch: &BatchId) -> Result<Option<FeatureManifest>> {
+    async fn feature_manifest(
+        &self,
+        id: &FeatureSetId,
+        batch: &BatchId,
+    ) -> Result<Option<FeatureManifest>> {
         let path = self
             .fs_dir(id)
             .join("batches")
@@ -78,7 +82,12 @@ impl FeatureStore for ParquetStore {
         Ok(sets)
     }
 
-    async fn write(&self, id: &FeatureSetId, batch: &BatchId, data: Vec<RecordBatch>) -> Result<()> {
+    async fn write(
+        &self,
+        id: &FeatureSetId,
+        batch: &BatchId,
+        data: Vec<RecordBatch>,
+    ) -> Result<()> {
         self.feature_set(id).await?;
         if self.feature_manifest(id, batch).await?.is_some() {
             return Err(Error::already_exists(format!(
@@ -87,7 +96,11 @@ impl FeatureStore for ParquetStore {
         }
         let writer = uuid_like();
         let bdir = self.fs_dir(id).join("batches").join(batch.as_str());
-        let mut parts = PartWriter::new(self.store.clone(), bdir.clone().join(writer.as_str()), self.parts);
+        let mut parts = PartWriter::new(
+            self.store.clone(),
+            bdir.clone().join(writer.as_str()),
+            self.parts,
+        );
         let result = async {
             for b in data {
                 parts.write(b).await?;
@@ -100,14 +113,19 @@ impl FeatureStore for ParquetStore {
                 rows: parts.rows,
                 written_at: Utc::now(),
             };
-            create_json(&self.store, &bdir.clone().join("_manifest.json"), &manifest, "feature manifest")
-                .await
-                .map_err(|e| match e {
-                    Error::AlreadyExists { .. } => Error::already_exists(format!(
-                        "features of batch {batch} under feature set {id}"
-                    )),
-                    e => e,
-                })
+            create_json(
+                &self.store,
+                &bdir.clone().join("_manifest.json"),
+                &manifest,
+                "feature manifest",
+            )
+            .await
+            .map_err(|e| match e {
+                Error::AlreadyExists { .. } => Error::already_exists(format!(
+                    "features of batch {batch} under feature set {id}"
+                )),
+                e => e,
+            })
         }
         .await;
         if result.is_err() {
@@ -128,7 +146,11 @@ impl FeatureStore for ParquetStore {
         Ok(manifests.into_iter().map(|m| m.batch).collect())
     }
 
-    async fn read(&self, id: &FeatureSetId, batches: Option<&[BatchId]>) -> Result<Vec<RecordBatch>> {
+    async fn read(
+        &self,
+        id: &FeatureSetId,
+        batches: Option<&[BatchId]>,
+    ) -> Result<Vec<RecordBatch>> {
         self.feature_set(id).await?;
         let wanted = match batches {
             Some(b) => b.to_vec(),
@@ -139,7 +161,11 @@ impl FeatureStore for ParquetStore {
             let m = self.feature_manifest(id, b).await?.ok_or_else(|| {
                 Error::not_found(format!("features of batch {b} under feature set {id}"))
             })?;
-            let dir = self.fs_dir(id).join("batches").join(b.as_str()).join(m.writer.as_str());
+            let dir = self
+                .fs_dir(id)
+                .join("batches")
+                .join(b.as_str())
+                .join(m.writer.as_str());
             out.extend(read_parts(&self.store, &dir, &m.parts).await?);
         }
         Ok(out)

@@ -65,7 +65,10 @@ impl ParquetStore {
 
     /// A store in memory (tests).
     pub fn in_memory() -> Self {
-        Self::new(Arc::new(object_store::memory::InMemory::new()), Path::default())
+        Self::new(
+            Arc::new(object_store::memory::InMemory::new()),
+            Path::default(),
+        )
     }
 
     /// Opens `file:///dir` or `memory://`.

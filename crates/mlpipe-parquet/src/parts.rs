@@ -60,9 +60,7 @@ pub(crate) fn decode(data: Bytes) -> Result<Vec<RecordBatch>> {
         .with_batch_size(64 * 1024)
         .build()
         .map_err(|e| error::parquet("build reader", e))?;
-    reader
-        .map(|b| b.map_err(|e| Error::from(e)))
-        .collect()
+    reader.map(|b| b.map_err(Error::from)).collect()
 }
 
 /// Buffers batches and writes a part file whenever enough rows are buffered.

@@ -37,22 +37,37 @@ pub struct BatchScoringService {
 impl BatchScoringService {
     /// A batch-scoring service.
     pub fn new(stores: Stores, broker: Arc<dyn Broker>, cache: ModelCache) -> Self {
-        Self { stores, broker, cache }
+        Self {
+            stores,
+            broker,
+            cache,
+        }
     }
 
     /// Scores every stored feature row of `m`'s feature set.
-    pub async fn score_features(&self, m: &ModelRef, cause: Option<&EventId>) -> Result<BatchScoreReport> {
+    pub async fn score_features(
+        &self,
+        m: &ModelRef,
+        cause: Option<&EventId>,
+    ) -> Result<BatchScoreReport> {
         let loaded = self.cache.get(m).await?;
         let fs = loaded.artefact.feature_set_id.clone();
         let batches = self.stores.features.batches(&fs).await?;
         let run_id = match cause {
-            Some(c) => RunId::new(format!("score-{}", &hex::encode(Sha256::digest(format!("{c}|{m}").as_bytes()))[..24])),
+            Some(c) => RunId::new(format!(
+                "score-{}",
+                &hex::encode(Sha256::digest(format!("{c}|{m}").as_bytes()))[..24]
+            )),
             None => RunId::generate(),
         };
         let key_col = loaded.pipeline.key_column();
         let mut rows = 0u64;
         for b in &batches {
-            let data = self.stores.features.read(&fs, Some(std::slice::from_ref(b))).await?;
+            let data = self
+                .stores
+                .features
+                .read(&fs, Some(std::slice::from_ref(b)))
+                .await?;
             let x = to_matrix(&data, loaded.pipeline.feature_names())?;
             let keys: Vec<String> = {
                 let mut out = Vec::new();
@@ -96,28 +111,55 @@ impl BatchScoringService {
         }
         self.stores
             .lineage
-            .link(LineageLink::new(Node::Model(m.clone()), Node::ScoreRun(run_id.clone()), "scored_by"))
+            .link(LineageLink::new(
+                Node::Model(m.clone()),
+                Node::ScoreRun(run_id.clone()),
+                "scored_by",
+            ))
             .await?;
-        let event = Event::ScoresGenerated(ScoresGenerated { run_id: run_id.clone(), model: m.clone(), feature_set_id: fs, batch_ids: batches.clone(), rows });
+        let event = Event::ScoresGenerated(ScoresGenerated {
+            run_id: run_id.clone(),
+            model: m.clone(),
+            feature_set_id: fs,
+            batch_ids: batches.clone(),
+            rows,
+        });
         let env = match cause {
             Some(c) => Envelope::caused_by(event, c),
             None => Envelope::new(event),
         };
         self.broker.publish_event(&env).await?;
         tracing::info!(model = %m, run = %run_id, rows, "batch scores stored");
-        Ok(BatchScoreReport { run_id, rows, batches })
+        Ok(BatchScoreReport {
+            run_id,
+            rows,
+            batches,
+        })
     }
 
     /// Subscribes to `model-deployed`: every deployment scores its feature set.
-    pub async fn start(self: Arc<Self>, options: SubscribeOptions) -> mlpipe_core::Result<ServiceHandle> {
-        spawn_handler(self.broker.clone(), Topic::ModelDeployed, GROUP, options, 1, self).await
+    pub async fn start(
+        self: Arc<Self>,
+        options: SubscribeOptions,
+    ) -> mlpipe_core::Result<ServiceHandle> {
+        spawn_handler(
+            self.broker.clone(),
+            Topic::ModelDeployed,
+            GROUP,
+            options,
+            1,
+            self,
+        )
+        .await
     }
 }
 
 #[async_trait]
 impl EventHandler for BatchScoringService {
     async fn handle(&self, env: Envelope, _attempt: u32) -> std::result::Result<(), HandlerError> {
-        let Event::ModelDeployed(e) = &env.event else { return Ok(()) };
+        let Event::ModelDeployed(e) = &env.event else {
+            return Ok(());
+        };
         self.score_features(&e.model, Some(&env.id)).await?;
         Ok(())
     }

@@ -41,7 +41,12 @@ fn finite(s: &Score) -> bool {
 impl Deployer {
     /// A deployer keeping two versions live.
     pub fn new(stores: Stores, broker: Arc<dyn Broker>, cache: ModelCache) -> Self {
-        Self { stores, broker, cache, keep_live: 2 }
+        Self {
+            stores,
+            broker,
+            cache,
+            keep_live: 2,
+        }
     }
 
     /// Checks a version can serve: loads it with its features and scores real rows.
@@ -53,7 +58,11 @@ impl Deployer {
             model: m.clone(),
             reason: format!("feature set {fs} has no rows to validate on"),
         })?;
-        let data = self.stores.features.read(fs, Some(std::slice::from_ref(first))).await?;
+        let data = self
+            .stores
+            .features
+            .read(fs, Some(std::slice::from_ref(first)))
+            .await?;
         let x = to_matrix(&data, loaded.pipeline.feature_names())?;
         let n = x.nrows().min(VALIDATION_ROWS);
         let sample = x.slice_axis(ndarray::Axis(0), ndarray::Slice::from(0..n));
@@ -61,10 +70,16 @@ impl Deployer {
         for (i, s) in batch.iter().enumerate() {
             let row = loaded.model.predict_row(&sample.row(i).to_vec())?;
             if &row != s {
-                return Err(ServeError::Validation { model: m.clone(), reason: format!("row {i}: batch and row predictions differ") });
+                return Err(ServeError::Validation {
+                    model: m.clone(),
+                    reason: format!("row {i}: batch and row predictions differ"),
+                });
             }
             if !finite(s) {
-                return Err(ServeError::Validation { model: m.clone(), reason: format!("row {i}: the score is not finite") });
+                return Err(ServeError::Validation {
+                    model: m.clone(),
+                    reason: format!("row {i}: the score is not finite"),
+                });
             }
         }
         Ok(loaded)
@@ -72,7 +87,12 @@ impl Deployer {
 
     /// Validates `m` and makes it the live default, keeping the previous default live
     /// behind it. One step; publishes `model-deployed`.
-    pub async fn deploy(&self, m: &ModelRef, actor: &str, cause: Option<&EventId>) -> Result<DeploymentRecord> {
+    pub async fn deploy(
+        &self,
+        m: &ModelRef,
+        actor: &str,
+        cause: Option<&EventId>,
+    ) -> Result<DeploymentRecord> {
         let current = self.stores.registry.live(&m.model).await?;
         if let Some(c) = &current {
             if c.default == m.version {
@@ -84,7 +104,12 @@ impl Deployer {
             Err(e) => {
                 self.stores
                     .lineage
-                    .audit(AuditRecord::now(actor, "deployment.refused", &Node::Model(m.clone()), serde_json::json!({"reason": e.to_string()})))
+                    .audit(AuditRecord::now(
+                        actor,
+                        "deployment.refused",
+                        &Node::Model(m.clone()),
+                        serde_json::json!({"reason": e.to_string()}),
+                    ))
                     .await?;
                 return Err(e);
             }
@@ -92,7 +117,11 @@ impl Deployer {
         let mut live = vec![m.version];
         if let Some(c) = &current {
             live.push(c.default);
-            live.extend(c.live.iter().filter(|v| **v != c.default && **v != m.version));
+            live.extend(
+                c.live
+                    .iter()
+                    .filter(|v| **v != c.default && **v != m.version),
+            );
         }
         live.truncate(self.keep_live.max(1));
         let record = DeploymentRecord {
@@ -103,14 +132,28 @@ impl Deployer {
             actor: actor.into(),
             at: chrono::Utc::now(),
         };
-        self.stores.registry.record_deployment(record.clone()).await?;
+        self.stores
+            .registry
+            .record_deployment(record.clone())
+            .await?;
         self.cache.insert(Arc::new(loaded));
         self.stores
             .lineage
-            .audit(AuditRecord::now(actor, "model.deployed", &Node::Model(m.clone()), serde_json::json!({"live": record.live})))
+            .audit(AuditRecord::now(
+                actor,
+                "model.deployed",
+                &Node::Model(m.clone()),
+                serde_json::json!({"live": record.live}),
+            ))
             .await?;
-        let previous = current.map(|c| ModelRef { model: m.model.clone(), version: c.default });
-        let event = Event::ModelDeployed(ModelDeployed { model: m.clone(), previous });
+        let previous = current.map(|c| ModelRef {
+            model: m.model.clone(),
+            version: c.default,
+        });
+        let event = Event::ModelDeployed(ModelDeployed {
+            model: m.clone(),
+            previous,
+        });
         let env = match cause {
             Some(c) => Envelope::caused_by(event, c),
             None => Envelope::new(event),
@@ -121,15 +164,28 @@ impl Deployer {
     }
 
     /// Subscribes to `model-ready`.
-    pub async fn start(self: Arc<Self>, options: SubscribeOptions) -> mlpipe_core::Result<ServiceHandle> {
-        spawn_handler(self.broker.clone(), Topic::ModelReady, GROUP, options, 1, self).await
+    pub async fn start(
+        self: Arc<Self>,
+        options: SubscribeOptions,
+    ) -> mlpipe_core::Result<ServiceHandle> {
+        spawn_handler(
+            self.broker.clone(),
+            Topic::ModelReady,
+            GROUP,
+            options,
+            1,
+            self,
+        )
+        .await
     }
 }
 
 #[async_trait]
 impl EventHandler for Deployer {
     async fn handle(&self, env: Envelope, _attempt: u32) -> std::result::Result<(), HandlerError> {
-        let Event::ModelReady(e) = &env.event else { return Ok(()) };
+        let Event::ModelReady(e) = &env.event else {
+            return Ok(());
+        };
         self.deploy(&e.model, GROUP, Some(&env.id)).await?;
         Ok(())
     }

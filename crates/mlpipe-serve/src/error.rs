@@ -42,8 +42,14 @@ impl ServeError {
     pub fn is_client_error(&self) -> bool {
         matches!(
             self,
-            ServeError::NotDeployed(_) | ServeError::VersionNotLive(..) | ServeError::BadRequest(_) | ServeError::Features(_)
-        ) || matches!(self, ServeError::Model(mlpipe_models::ModelError::Width { .. }))
+            ServeError::NotDeployed(_)
+                | ServeError::VersionNotLive(..)
+                | ServeError::BadRequest(_)
+                | ServeError::Features(_)
+        ) || matches!(
+            self,
+            ServeError::Model(mlpipe_models::ModelError::Width { .. })
+        )
     }
 }
 

@@ -18,4 +18,4 @@ pub use batch::{BatchScoreReport, BatchScoringService};
 pub use deploy::Deployer;
 pub use error::{Result, ServeError};
 pub use loaded::{LoadedModel, ModelCache};
-pub use router::{ModelRouter, ScoreRequest, ScoreResponse, ServedLog, ServedLogTask};
+pub use router::{ModelRouter, ScoreRequest, ScoreResponse, ServedLog};

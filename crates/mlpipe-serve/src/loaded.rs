@@ -48,7 +48,12 @@ pub struct ModelCache {
 impl ModelCache {
     /// A cache over the registry and feature store in `stores`.
     pub fn new(stores: Stores, algorithms: Arc<Algorithms>, steps: Arc<StepRegistry>) -> Self {
-        Self { stores, algorithms, steps, loaded: Arc::default() }
+        Self {
+            stores,
+            algorithms,
+            steps,
+            loaded: Arc::default(),
+        }
     }
 
     /// The loaded version, loading it on first use.
@@ -65,7 +70,12 @@ impl ModelCache {
     pub async fn load(&self, m: &ModelRef) -> Result<LoadedModel> {
         let bytes = self.stores.registry.artefact(m).await?;
         let (artefact, model) = self.algorithms.load_bytes(&bytes)?;
-        let pipeline = load_pipeline(self.stores.features.as_ref(), &self.steps, &artefact.feature_set_id).await?;
+        let pipeline = load_pipeline(
+            self.stores.features.as_ref(),
+            &self.steps,
+            &artefact.feature_set_id,
+        )
+        .await?;
         if pipeline.feature_names() != artefact.input_schema.as_slice() {
             return Err(ServeError::Validation {
                 model: m.clone(),
@@ -77,7 +87,12 @@ impl ModelCache {
                 ),
             });
         }
-        Ok(LoadedModel { model_ref: m.clone(), artefact, model, pipeline: Arc::new(pipeline) })
+        Ok(LoadedModel {
+            model_ref: m.clone(),
+            artefact,
+            model,
+            pipeline: Arc::new(pipeline),
+        })
     }
 
     /// Puts an already loaded version in the cache.

@@ -71,26 +71,43 @@ pub struct ModelRouter {
 impl ModelRouter {
     /// A router loading models through `cache`; answers are recorded through `log`.
     pub fn new(stores: Stores, cache: ModelCache, log: Option<ServedLog>) -> Self {
-        Self { stores, cache, chains: Arc::default(), log }
+        Self {
+            stores,
+            cache,
+            chains: Arc::default(),
+            log,
+        }
     }
 
     /// Reloads the live versions of `model` from the registry.
     pub async fn refresh(&self, model: &ModelId) -> Result<()> {
-        let live = self.stores.registry.live(model).await?.ok_or_else(|| ServeError::NotDeployed(model.clone()))?;
+        let live = self
+            .stores
+            .registry
+            .live(model)
+            .await?
+            .ok_or_else(|| ServeError::NotDeployed(model.clone()))?;
         let mut order = vec![live.default];
         order.extend(live.live.iter().filter(|v| **v != live.default));
         let mut links = Vec::new();
         for v in order {
-            let m = ModelRef { model: model.clone(), version: v };
+            let m = ModelRef {
+                model: model.clone(),
+                version: v,
+            };
             match self.cache.get(&m).await {
                 Ok(l) => links.push(l),
-                Err(e) => tracing::error!(model = %m, error = %e, "live version cannot be loaded; leaving it out of the chain"),
+                Err(e) => {
+                    tracing::error!(model = %m, error = %e, "live version cannot be loaded; leaving it out of the chain")
+                }
             }
         }
         if links.is_empty() {
             return Err(ServeError::NotDeployed(model.clone()));
         }
-        self.chains.write().insert(model.clone(), Arc::new(Chain { links }));
+        self.chains
+            .write()
+            .insert(model.clone(), Arc::new(Chain { links }));
         Ok(())
     }
 
@@ -99,28 +116,55 @@ impl ModelRouter {
             return Ok(c.clone());
         }
         self.refresh(model).await?;
-        self.chains.read().get(model).cloned().ok_or_else(|| ServeError::NotDeployed(model.clone()))
+        self.chains
+            .read()
+            .get(model)
+            .cloned()
+            .ok_or_else(|| ServeError::NotDeployed(model.clone()))
     }
 
     /// The versions that would answer a request for `model`, in order.
     pub async fn live_versions(&self, model: &ModelId) -> Result<Vec<ModelRef>> {
-        Ok(self.chain(model).await?.links.iter().map(|l| l.model_ref.clone()).collect())
+        Ok(self
+            .chain(model)
+            .await?
+            .links
+            .iter()
+            .map(|l| l.model_ref.clone())
+            .collect())
     }
 
-    async fn features_of(&self, link: &LoadedModel, req: &ScoreRequest) -> Result<Option<Vec<f64>>> {
+    async fn features_of(
+        &self,
+        link: &LoadedModel,
+        req: &ScoreRequest,
+    ) -> Result<Option<Vec<f64>>> {
         if !req.features.is_empty() {
             return Ok(None);
         }
-        let key = req.entity_key.as_ref().ok_or_else(|| ServeError::BadRequest("a request needs features or an entity_key".into()))?;
+        let key = req.entity_key.as_ref().ok_or_else(|| {
+            ServeError::BadRequest("a request needs features or an entity_key".into())
+        })?;
         let fs = link.artefact.feature_set_id.as_str();
-        let v = self.stores.online.get_many(fs, std::slice::from_ref(key)).await?;
+        let v = self
+            .stores
+            .online
+            .get_many(fs, std::slice::from_ref(key))
+            .await?;
         match v.into_iter().next().flatten() {
             Some(f) => Ok(Some(f.values)),
-            None => Err(ServeError::BadRequest(format!("entity `{key}` has no features in the online store of {fs}"))),
+            None => Err(ServeError::BadRequest(format!(
+                "entity `{key}` has no features in the online store of {fs}"
+            ))),
         }
     }
 
-    fn answer(&self, link: &LoadedModel, req: &ScoreRequest, online: Option<&[f64]>) -> Result<Score> {
+    fn answer(
+        &self,
+        link: &LoadedModel,
+        req: &ScoreRequest,
+        online: Option<&[f64]>,
+    ) -> Result<Score> {
         match online {
             Some(x) => link.score_features(x),
             None => link.score_row(&req.features),
@@ -134,10 +178,24 @@ impl ModelRouter {
         let request_id = req.request_id.clone().unwrap_or_else(RequestId::generate);
         let candidates: Vec<&Arc<LoadedModel>> = match req.version {
             Some(v) => {
-                let l = chain.links.iter().find(|l| l.model_ref.version == v).ok_or_else(|| {
-                    let live: Vec<String> = chain.links.iter().map(|l| l.model_ref.version.to_string()).collect();
-                    ServeError::VersionNotLive(ModelRef { model: req.model.clone(), version: v }, live.join(", "))
-                })?;
+                let l = chain
+                    .links
+                    .iter()
+                    .find(|l| l.model_ref.version == v)
+                    .ok_or_else(|| {
+                        let live: Vec<String> = chain
+                            .links
+                            .iter()
+                            .map(|l| l.model_ref.version.to_string())
+                            .collect();
+                        ServeError::VersionNotLive(
+                            ModelRef {
+                                model: req.model.clone(),
+                                version: v,
+                            },
+                            live.join(", "),
+                        )
+                    })?;
                 vec![l]
             }
             None => chain.links.iter().collect(),
@@ -151,7 +209,13 @@ impl ModelRouter {
             match result {
                 Ok(score) => {
                     let latency_us = started.elapsed().as_micros() as u64;
-                    let resp = ScoreResponse { request_id, model: link.model_ref.clone(), score, latency_us, fallback: i > 0 };
+                    let resp = ScoreResponse {
+                        request_id,
+                        model: link.model_ref.clone(),
+                        score,
+                        latency_us,
+                        fallback: i > 0,
+                    };
                     if let Some(log) = &self.log {
                         log.record(&resp, req.entity_key.clone());
                     }
@@ -169,7 +233,12 @@ impl ModelRouter {
     }
 
     /// Subscribes to `model-deployed` so the router follows deployments.
-    pub async fn follow_deployments(self: Arc<Self>, broker: Arc<dyn Broker>, group: &str, options: SubscribeOptions) -> mlpipe_core::Result<ServiceHandle> {
+    pub async fn follow_deployments(
+        self: Arc<Self>,
+        broker: Arc<dyn Broker>,
+        group: &str,
+        options: SubscribeOptions,
+    ) -> mlpipe_core::Result<ServiceHandle> {
         spawn_handler(broker, Topic::ModelDeployed, group, options, 1, self).await
     }
 }
@@ -188,55 +257,43 @@ impl EventHandler for ModelRouter {
 /// events, written in batches so the request path never waits on them.
 #[derive(Clone)]
 pub struct ServedLog {
-    tx: mpsc::UnboundedSender<(ScoreRecord, bool)>,
+    tx: mpsc::UnboundedSender<LogMsg>,
 }
 
-/// The background half of a [`ServedLog`]; awaiting [`ServedLogTask::finish`] after the
-/// last request flushes everything.
-pub struct ServedLogTask {
-    handle: tokio::task::JoinHandle<()>,
+enum LogMsg {
+    Served(Box<ScoreRecord>, bool),
+    Flush(tokio::sync::oneshot::Sender<()>),
 }
 
 impl ServedLog {
-    /// Starts the background writer.
-    pub fn start(stores: Stores, broker: Arc<dyn Broker>) -> (Self, ServedLogTask) {
-        let (tx, mut rx) = mpsc::unbounded_channel::<(ScoreRecord, bool)>();
-        let handle = tokio::spawn(async move {
-            let mut buf = Vec::new();
+    /// Starts the background writer (it ends when every clone is dropped).
+    pub fn start(stores: Stores, broker: Arc<dyn Broker>) -> Self {
+        let (tx, mut rx) = mpsc::unbounded_channel::<LogMsg>();
+        tokio::spawn(async move {
+            let mut buf: Vec<(ScoreRecord, bool)> = Vec::new();
+            let mut flushes = Vec::new();
             while let Some(first) = rx.recv().await {
-                buf.push(first);
-                while buf.len() < 256 {
-                    match rx.try_recv() {
-                        Ok(r) => buf.push(r),
-                        Err(_) => break,
+                let mut next = Some(first);
+                while let Some(msg) = next.take() {
+                    match msg {
+                        LogMsg::Served(r, f) => buf.push((*r, f)),
+                        LogMsg::Flush(ack) => flushes.push(ack),
+                    }
+                    if buf.len() < 256 {
+                        next = rx.try_recv().ok();
                     }
                 }
-                let (batch, fallbacks): (Vec<ScoreRecord>, Vec<bool>) = std::mem::take(&mut buf).into_iter().unzip();
-                let mut delay = std::time::Duration::from_millis(50);
-                for attempt in 1..=5 {
-                    match stores.scores.put(batch.clone()).await {
-                        Ok(()) => break,
-                        Err(e) => {
-                            tracing::error!(attempt, error = %e, "could not store served scores; retrying");
-                            tokio::time::sleep(delay).await;
-                            delay *= 2;
-                        }
-                    }
+                if !buf.is_empty() {
+                    let (batch, fallbacks): (Vec<ScoreRecord>, Vec<bool>) =
+                        std::mem::take(&mut buf).into_iter().unzip();
+                    write(&stores, broker.as_ref(), batch, fallbacks).await;
                 }
-                for (r, fallback) in batch.iter().zip(fallbacks) {
-                    let env = Envelope::new(Event::PredictionServed(PredictionServed {
-                        request_id: r.request_id.clone(),
-                        model: r.model.clone(),
-                        latency_us: r.latency_us.unwrap_or(0),
-                        fallback,
-                    }));
-                    if let Err(e) = broker.publish_event(&env).await {
-                        tracing::error!(error = %e, "could not publish prediction-served");
-                    }
+                for ack in flushes.drain(..) {
+                    let _ = ack.send(());
                 }
             }
         });
-        (Self { tx }, ServedLogTask { handle })
+        Self { tx }
     }
 
     fn record(&self, resp: &ScoreResponse, entity_key: Option<String>) {
@@ -249,15 +306,50 @@ impl ServedLog {
             latency_us: Some(resp.latency_us),
             created_at: chrono::Utc::now(),
         };
-        if self.tx.send((rec, resp.fallback)).is_err() {
+        if self
+            .tx
+            .send(LogMsg::Served(Box::new(rec), resp.fallback))
+            .is_err()
+        {
             tracing::error!("served log is closed; a served score was not recorded");
+        }
+    }
+
+    /// Waits until everything recorded before this call is stored and announced.
+    pub async fn flush(&self) {
+        let (ack, done) = tokio::sync::oneshot::channel();
+        if self.tx.send(LogMsg::Flush(ack)).is_ok() {
+            let _ = done.await;
         }
     }
 }
 
-impl ServedLogTask {
-    /// Waits until everything sent before every [`ServedLog`] clone was dropped is written.
-    pub async fn finish(self) {
-        let _ = self.handle.await;
+async fn write(
+    stores: &Stores,
+    broker: &dyn Broker,
+    batch: Vec<ScoreRecord>,
+    fallbacks: Vec<bool>,
+) {
+    let mut delay = std::time::Duration::from_millis(50);
+    for attempt in 1..=5 {
+        match stores.scores.put(batch.clone()).await {
+            Ok(()) => break,
+            Err(e) => {
+                tracing::error!(attempt, error = %e, "could not store served scores; retrying");
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+        }
+    }
+    for (r, fallback) in batch.iter().zip(fallbacks) {
+        let env = Envelope::new(Event::PredictionServed(PredictionServed {
+            request_id: r.request_id.clone(),
+            model: r.model.clone(),
+            latency_us: r.latency_us.unwrap_or(0),
+            fallback,
+        }));
+        if let Err(e) = broker.publish_event(&env).await {
+            tracing::error!(error = %e, "could not publish prediction-served");
+        }
     }
 }

@@ -19,5 +19,7 @@ mod warnings;
 
 pub use error::{Result, SplitError};
 pub use segregation::{LabeledSet, Segregated, SegregationApi, UnlabeledSet};
-pub use strategy::{FnSplit, RandomSplit, SequentialSplit, SplitIndices, SplitInput, SplitStrategy};
-pub use warnings::{assess, Subset, SplitWarning, WarningPolicy};
+pub use strategy::{
+    FnSplit, RandomSplit, SequentialSplit, SplitIndices, SplitInput, SplitStrategy,
+};
+pub use warnings::{assess, SplitWarning, Subset, WarningPolicy};

@@ -276,7 +276,17 @@ fn check_indices(s: &SplitIndices, rows: usize) -> Result<()> {
     Ok(())
 }
 
-fn split_id(fs: &FeatureSetId, batches: &[BatchId], strategy: &str, params: &serde_json::Value) -> SplitId {
-    let text = serde_json::json!({"fs": fs, "batches": batches, "strategy": strategy, "params": params}).to_string();
-    SplitId::new(format!("split-{}", &hex::encode(Sha256::digest(text.as_bytes()))[..32]))
+fn split_id(
+    fs: &FeatureSetId,
+    batches: &[BatchId],
+    strategy: &str,
+    params: &serde_json::Value,
+) -> SplitId {
+    let text =
+        serde_json::json!({"fs": fs, "batches": batches, "strategy": strategy, "params": params})
+            .to_string();
+    SplitId::new(format!(
+        "split-{}",
+        &hex::encode(Sha256::digest(text.as_bytes()))[..32]
+    ))
 }

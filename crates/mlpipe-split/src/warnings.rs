@@ -87,7 +87,10 @@ pub fn assess(
     policy: &WarningPolicy,
 ) -> Vec<SplitWarning> {
     let mut w = Vec::new();
-    for (subset, rows) in [(Subset::Train, split.train.len()), (Subset::Test, split.test.len())] {
+    for (subset, rows) in [
+        (Subset::Train, split.train.len()),
+        (Subset::Test, split.test.len()),
+    ] {
         if rows < policy.min_subset_rows {
             w.push(SplitWarning::SmallSubset {
                 subset,
@@ -114,17 +117,24 @@ pub fn assess(
             m
         };
         let (tr, te) = (count(&split.train), count(&split.test));
-        let classes: std::collections::BTreeSet<i64> = tr.keys().chain(te.keys()).copied().collect();
+        let classes: std::collections::BTreeSet<i64> =
+            tr.keys().chain(te.keys()).copied().collect();
         // Only meaningful for a label with few distinct values (classification).
         if classes.len() <= 50 {
             for c in classes {
                 let a = tr.get(&c).copied().unwrap_or(0);
                 let b = te.get(&c).copied().unwrap_or(0);
                 if a == 0 {
-                    w.push(SplitWarning::MissingClass { subset: Subset::Train, class: c });
+                    w.push(SplitWarning::MissingClass {
+                        subset: Subset::Train,
+                        class: c,
+                    });
                 }
                 if b == 0 {
-                    w.push(SplitWarning::MissingClass { subset: Subset::Test, class: c });
+                    w.push(SplitWarning::MissingClass {
+                        subset: Subset::Test,
+                        class: c,
+                    });
                 }
                 if !split.train.is_empty() && !split.test.is_empty() {
                     let sa = a as f64 / split.train.len() as f64;
@@ -146,7 +156,10 @@ pub fn assess(
         let test_min = split.test.iter().filter_map(get).min();
         if let (Some(a), Some(b)) = (train_max, test_min) {
             if a > b {
-                w.push(SplitWarning::OverlappingTimes { train_max: a, test_min: b });
+                w.push(SplitWarning::OverlappingTimes {
+                    train_max: a,
+                    test_min: b,
+                });
             }
         }
     }

@@ -11,7 +11,10 @@ pub fn f64s_to_bytes(v: &[f64]) -> Vec<u8> {
 /// The inverse of [`f64s_to_bytes`].
 pub fn bytes_to_f64s(b: &[u8]) -> Result<Vec<f64>> {
     if b.len() % 8 != 0 {
-        return Err(Error::serde("feature vector", "length is not a multiple of 8"));
+        return Err(Error::serde(
+            "feature vector",
+            "length is not a multiple of 8",
+        ));
     }
     Ok(b.chunks_exact(8)
         .map(|c| {

@@ -16,7 +16,10 @@ pub fn map_err(backend: &'static str, e: sqlx::Error) -> Error {
                 || msg.contains("busy")
                 || db.code().is_some_and(|c| {
                     // PostgreSQL: serialization failure, deadlock, admin shutdown, too many connections.
-                    matches!(c.as_ref(), "40001" | "40P01" | "57P01" | "53300" | "5" | "6")
+                    matches!(
+                        c.as_ref(),
+                        "40001" | "40P01" | "57P01" | "53300" | "5" | "6"
+                    )
                 });
             Error::Backend {
                 backend,

@@ -52,10 +52,15 @@ impl OnlineFeatureStore for SqlStore {
         tx.commit().await.map_err(|e| self.err(e))
     }
 
-    async fn get_many(&self, namespace: &str, keys: &[String]) -> Result<Vec<Option<FeatureVector>>> {
+    async fn get_many(
+        &self,
+        namespace: &str,
+        keys: &[String],
+    ) -> Result<Vec<Option<FeatureVector>>> {
         let mut found: HashMap<String, FeatureVector> = HashMap::new();
         for chunk in keys.chunks(CHUNK) {
-            let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            let placeholders: Vec<String> =
+                (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
             let sql = format!(
                 "SELECT entity_key, vals, updated_at FROM mlpipe_online_features WHERE namespace = $1 AND entity_key IN ({})",
                 placeholders.join(",")
@@ -83,8 +88,10 @@ impl OnlineFeatureStore for SqlStore {
     async fn count(&self, namespace: &str) -> Result<u64> {
         let r = self
             .fetch_optional(
-                sqlx::query("SELECT COUNT(*) AS n FROM mlpipe_online_features WHERE namespace = $1")
-                    .bind(namespace),
+                sqlx::query(
+                    "SELECT COUNT(*) AS n FROM mlpipe_online_features WHERE namespace = $1",
+                )
+                .bind(namespace),
             )
             .await?;
         Ok(r.map(|r| r.try_get::<i64, _>("n"))

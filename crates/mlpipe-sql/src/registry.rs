@@ -19,9 +19,7 @@ fn model_record(store: &SqlStore, r: &AnyRow) -> Result<ModelRecord> {
     Ok(ModelRecord {
         model: ModelRef {
             model: ModelId::new(get_s("model_id")?),
-            version: ModelVersion(
-                r.try_get::<i64, _>("version").map_err(|e| store.err(e))? as u32,
-            ),
+            version: ModelVersion(r.try_get::<i64, _>("version").map_err(|e| store.err(e))? as u32),
         },
         kind: get_s("kind")?,
         run_id: RunId::new(get_s("run_id")?),
@@ -36,7 +34,10 @@ fn model_record(store: &SqlStore, r: &AnyRow) -> Result<ModelRecord> {
             .try_get::<i64, _>("artefact_bytes")
             .map_err(|e| store.err(e))? as u64,
         status,
-        created_at: from_micros(r.try_get::<i64, _>("created_at").map_err(|e| store.err(e))?)?,
+        created_at: from_micros(
+            r.try_get::<i64, _>("created_at")
+                .map_err(|e| store.err(e))?,
+        )?,
     })
 }
 
@@ -44,9 +45,11 @@ impl SqlStore {
     async fn version_of_run(&self, model: &ModelId, run: &RunId) -> Result<Option<ModelRef>> {
         let row = self
             .fetch_optional(
-                sqlx::query("SELECT version FROM mlpipe_models WHERE model_id = $1 AND run_id = $2")
-                    .bind(model.as_str())
-                    .bind(run.as_str()),
+                sqlx::query(
+                    "SELECT version FROM mlpipe_models WHERE model_id = $1 AND run_id = $2",
+                )
+                .bind(model.as_str())
+                .bind(run.as_str()),
             )
             .await?;
         row.map(|r| {
@@ -63,9 +66,11 @@ impl SqlStore {
     async fn require_model(&self, m: &ModelRef) -> Result<()> {
         let found = self
             .fetch_optional(
-                sqlx::query("SELECT 1 AS one FROM mlpipe_models WHERE model_id = $1 AND version = $2")
-                    .bind(m.model.as_str())
-                    .bind(m.version.0 as i64),
+                sqlx::query(
+                    "SELECT 1 AS one FROM mlpipe_models WHERE model_id = $1 AND version = $2",
+                )
+                .bind(m.model.as_str())
+                .bind(m.version.0 as i64),
             )
             .await?;
         found
@@ -112,13 +117,20 @@ impl ModelRegistry for SqlStore {
                 Err(e) => return Err(e),
             }
         }
-        self.version_of_run(&c.model, &c.run_id).await?.ok_or_else(|| {
-            Error::transient(self.backend(), "could not allocate a model version under contention")
-        })
+        self.version_of_run(&c.model, &c.run_id)
+            .await?
+            .ok_or_else(|| {
+                Error::transient(
+                    self.backend(),
+                    "could not allocate a model version under contention",
+                )
+            })
     }
 
     async fn get(&self, m: &ModelRef) -> Result<ModelRecord> {
-        let sql = format!("SELECT {MODEL_COLUMNS} FROM mlpipe_models WHERE model_id = $1 AND version = $2");
+        let sql = format!(
+            "SELECT {MODEL_COLUMNS} FROM mlpipe_models WHERE model_id = $1 AND version = $2"
+        );
         let row = self
             .fetch_optional(
                 sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -133,17 +145,22 @@ impl ModelRegistry for SqlStore {
     async fn artefact(&self, m: &ModelRef) -> Result<Vec<u8>> {
         let row = self
             .fetch_optional(
-                sqlx::query("SELECT artefact FROM mlpipe_models WHERE model_id = $1 AND version = $2")
-                    .bind(m.model.as_str())
-                    .bind(m.version.0 as i64),
+                sqlx::query(
+                    "SELECT artefact FROM mlpipe_models WHERE model_id = $1 AND version = $2",
+                )
+                .bind(m.model.as_str())
+                .bind(m.version.0 as i64),
             )
             .await?
             .ok_or_else(|| Error::not_found(format!("model {m}")))?;
-        row.try_get::<Vec<u8>, _>("artefact").map_err(|e| self.err(e))
+        row.try_get::<Vec<u8>, _>("artefact")
+            .map_err(|e| self.err(e))
     }
 
     async fn versions(&self, model: &ModelId) -> Result<Vec<ModelRecord>> {
-        let sql = format!("SELECT {MODEL_COLUMNS} FROM mlpipe_models WHERE model_id = $1 ORDER BY version");
+        let sql = format!(
+            "SELECT {MODEL_COLUMNS} FROM mlpipe_models WHERE model_id = $1 ORDER BY version"
+        );
         self.fetch_all(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(model.as_str()))
             .await?
             .iter()

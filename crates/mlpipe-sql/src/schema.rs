@@ -173,7 +173,11 @@ async fn apply(store: &SqlStore, conn: &mut sqlx::AnyConnection) -> Result<()> {
         .execute(&mut *conn)
         .await
         .map_err(|e| store.err(e))?;
-        tracing::info!(version, backend = store.backend(), "applied metadata migration");
+        tracing::info!(
+            version,
+            backend = store.backend(),
+            "applied metadata migration"
+        );
     }
     Ok(())
 }

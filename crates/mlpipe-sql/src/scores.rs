@@ -26,7 +26,10 @@ fn score_record(store: &SqlStore, r: &AnyRow) -> Result<ScoreRecord> {
             .try_get::<Option<i64>, _>("latency_us")
             .map_err(|e| store.err(e))?
             .map(|v| v as u64),
-        created_at: from_micros(r.try_get::<i64, _>("created_at").map_err(|e| store.err(e))?)?,
+        created_at: from_micros(
+            r.try_get::<i64, _>("created_at")
+                .map_err(|e| store.err(e))?,
+        )?,
     })
 }
 
@@ -48,7 +51,14 @@ impl ScoreStore for SqlStore {
                 }
                 sql.push_str(&format!(
                     "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                    b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6,
+                    b + 7,
+                    b + 8
                 ));
             }
             sql.push_str(" ON CONFLICT (request_id) DO NOTHING");
@@ -96,7 +106,8 @@ impl ScoreStore for SqlStore {
     async fn count_run(&self, run: &RunId) -> Result<u64> {
         let row = self
             .fetch_optional(
-                sqlx::query("SELECT COUNT(*) AS n FROM mlpipe_scores WHERE run_id = $1").bind(run.as_str()),
+                sqlx::query("SELECT COUNT(*) AS n FROM mlpipe_scores WHERE run_id = $1")
+                    .bind(run.as_str()),
             )
             .await?;
         Ok(row
@@ -110,25 +121,31 @@ impl ScoreStore for SqlStore {
         let sql = format!(
             "SELECT {COLUMNS} FROM mlpipe_scores s WHERE s.model_id = $1 AND s.entity_key = $2 ORDER BY s.created_at DESC, s.seq DESC LIMIT 1"
         );
-        self.fetch_optional(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(model.as_str()).bind(key))
-            .await?
-            .map(|r| score_record(self, &r))
-            .transpose()
+        self.fetch_optional(
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(model.as_str())
+                .bind(key),
+        )
+        .await?
+        .map(|r| score_record(self, &r))
+        .transpose()
     }
 
     async fn put_outcome(&self, request: &RequestId, observed: f64) -> Result<()> {
         if ScoreStore::get(self, request).await?.is_none() {
             return Err(Error::not_found(format!("score of request {request}")));
         }
-        let q = sqlx::query("INSERT INTO mlpipe_outcomes (request_id, observed, at) VALUES ($1, $2, $3)")
-            .bind(request.as_str())
-            .bind(observed)
-            .bind(chrono::Utc::now().timestamp_micros());
+        let q = sqlx::query(
+            "INSERT INTO mlpipe_outcomes (request_id, observed, at) VALUES ($1, $2, $3)",
+        )
+        .bind(request.as_str())
+        .bind(observed)
+        .bind(chrono::Utc::now().timestamp_micros());
         match self.execute(q).await {
             Ok(_) => Ok(()),
-            Err(Error::AlreadyExists { .. }) => {
-                Err(Error::already_exists(format!("outcome of request {request}")))
-            }
+            Err(Error::AlreadyExists { .. }) => Err(Error::already_exists(format!(
+                "outcome of request {request}"
+            ))),
             Err(e) => Err(e),
         }
     }

@@ -50,7 +50,11 @@ async fn reopening_applies_no_migration_twice_and_keeps_data() {
     s.close().await;
     let s2 = SqlStore::open(&url).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
-        s2.versions(&m).await.unwrap_or_default().first().map(|r| r.model.clone()),
+        s2.versions(&m)
+            .await
+            .unwrap_or_default()
+            .first()
+            .map(|r| r.model.clone()),
         Some(v)
     );
 }

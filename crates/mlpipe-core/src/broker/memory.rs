@@ -94,7 +94,13 @@ impl Inner {
     }
 }
 
-fn dead_letter(inner: &Weak<Inner>, group: &Group, mut message: Message, attempts: u32, reason: &str) {
+fn dead_letter(
+    inner: &Weak<Inner>,
+    group: &Group,
+    mut message: Message,
+    attempts: u32,
+    reason: &str,
+) {
     tracing::warn!(
         topic = %group.topic, group = %group.name, id = %message.id, attempts, reason,
         "message dead-lettered"

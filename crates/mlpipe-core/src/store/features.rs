@@ -63,8 +63,11 @@ pub trait FeatureStore: Send + Sync {
     /// Raw batches that have features under this feature set, in write order.
     async fn batches(&self, id: &FeatureSetId) -> Result<Vec<BatchId>>;
     /// Features of the given raw batches (all when `None`), in batch then row order.
-    async fn read(&self, id: &FeatureSetId, batches: Option<&[BatchId]>)
-        -> Result<Vec<RecordBatch>>;
+    async fn read(
+        &self,
+        id: &FeatureSetId,
+        batches: Option<&[BatchId]>,
+    ) -> Result<Vec<RecordBatch>>;
 }
 
 /// One entity's latest feature vector.
@@ -87,7 +90,11 @@ pub trait OnlineFeatureStore: Send + Sync {
     /// Writes (replaces) vectors.
     async fn put(&self, namespace: &str, entries: Vec<(String, Vec<f64>)>) -> Result<()>;
     /// Reads vectors for several keys at once.
-    async fn get_many(&self, namespace: &str, keys: &[String]) -> Result<Vec<Option<FeatureVector>>>;
+    async fn get_many(
+        &self,
+        namespace: &str,
+        keys: &[String],
+    ) -> Result<Vec<Option<FeatureVector>>>;
     /// Number of keys in a namespace.
     async fn count(&self, namespace: &str) -> Result<u64>;
 }

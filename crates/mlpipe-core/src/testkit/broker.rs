@@ -48,7 +48,11 @@ pub async fn fan_out_and_queue_groups(b: &dyn Broker) {
     while let Some(d) = next_within(&mut g, Duration::from_secs(3)).await {
         assert_eq!(d.message.topic, topic);
         let n = d.message.headers.get("n").cloned().unwrap_or_default();
-        assert_eq!(&d.message.payload[..], format!("m{n}").as_bytes(), "payload and headers travel together");
+        assert_eq!(
+            &d.message.payload[..],
+            format!("m{n}").as_bytes(),
+            "payload and headers travel together"
+        );
         assert!(got_b.insert(d.message.id.clone()), "duplicate in group-b");
         ok(d.ack().await);
         if got_b.len() == sent.len() {
@@ -69,8 +73,16 @@ pub async fn fan_out_and_queue_groups(b: &dyn Broker) {
     let total = all.len();
     all.sort();
     all.dedup();
-    assert_eq!(total, all.len(), "a message went to two consumers of one group");
-    assert_eq!(all.into_iter().collect::<BTreeSet<_>>(), sent, "group-a must get every message once");
+    assert_eq!(
+        total,
+        all.len(),
+        "a message went to two consumers of one group"
+    );
+    assert_eq!(
+        all.into_iter().collect::<BTreeSet<_>>(),
+        sent,
+        "group-a must get every message once"
+    );
 }
 
 /// A nacked message comes back with the same id and the next attempt number.
@@ -79,17 +91,23 @@ pub async fn nack_redelivers(b: &dyn Broker) {
     let mut s = ok(b.subscribe(&topic, "g", quick_options()).await);
     let m = Message::new(topic.clone(), "x");
     ok(b.publish(m.clone()).await);
-    let d = next_within(&mut s, Duration::from_secs(3)).await.expect("first delivery");
+    let d = next_within(&mut s, Duration::from_secs(3))
+        .await
+        .expect("first delivery");
     assert_eq!(d.attempt, 1);
     assert_eq!(d.message.id, m.id);
     ok(d.nack("try again").await);
-    let d = next_within(&mut s, Duration::from_secs(3)).await.expect("redelivery after nack");
+    let d = next_within(&mut s, Duration::from_secs(3))
+        .await
+        .expect("redelivery after nack");
     assert_eq!(d.attempt, 2);
     assert_eq!(d.message.id, m.id);
     assert_eq!(&d.message.payload[..], b"x");
     ok(d.ack().await);
     assert!(
-        next_within(&mut s, Duration::from_millis(1200)).await.is_none(),
+        next_within(&mut s, Duration::from_millis(1200))
+            .await
+            .is_none(),
         "an acked message must not come back"
     );
 }
@@ -107,14 +125,26 @@ pub async fn dead_letter_after_max_deliveries(b: &dyn Broker) {
         assert_eq!(d.attempt, attempt);
         ok(d.nack(&format!("failure {attempt}")).await);
     }
-    assert!(next_within(&mut s, Duration::from_millis(500)).await.is_none());
+    assert!(next_within(&mut s, Duration::from_millis(500))
+        .await
+        .is_none());
     // Subscribing after the fact still finds it: dead letters are kept.
-    let mut dl = ok(b.subscribe(&dead_letter_topic(&topic), "inspect", quick_options()).await);
-    let d = next_within(&mut dl, Duration::from_secs(3)).await.expect("dead letter");
+    let mut dl = ok(b
+        .subscribe(&dead_letter_topic(&topic), "inspect", quick_options())
+        .await);
+    let d = next_within(&mut dl, Duration::from_secs(3))
+        .await
+        .expect("dead letter");
     assert_eq!(d.message.id, m.id);
     assert_eq!(&d.message.payload[..], b"poison");
-    assert_eq!(d.message.headers.get(HEADER_ERROR).map(String::as_str), Some("failure 3"));
-    assert_eq!(d.message.headers.get(HEADER_ATTEMPTS).map(String::as_str), Some("3"));
+    assert_eq!(
+        d.message.headers.get(HEADER_ERROR).map(String::as_str),
+        Some("failure 3")
+    );
+    assert_eq!(
+        d.message.headers.get(HEADER_ATTEMPTS).map(String::as_str),
+        Some("3")
+    );
     assert_eq!(d.message.headers.get(HEADER_ORIGINAL_TOPIC), Some(&topic));
     ok(d.ack().await);
 }
@@ -123,17 +153,31 @@ pub async fn dead_letter_after_max_deliveries(b: &dyn Broker) {
 pub async fn reject_dead_letters_at_once(b: &dyn Broker) {
     let topic = unique("t");
     let mut s = ok(b.subscribe(&topic, "g", quick_options()).await);
-    let mut dl = ok(b.subscribe(&dead_letter_topic(&topic), "inspect", quick_options()).await);
+    let mut dl = ok(b
+        .subscribe(&dead_letter_topic(&topic), "inspect", quick_options())
+        .await);
     let m = Message::new(topic.clone(), "garbage");
     ok(b.publish(m.clone()).await);
-    let d = next_within(&mut s, Duration::from_secs(3)).await.expect("delivery");
+    let d = next_within(&mut s, Duration::from_secs(3))
+        .await
+        .expect("delivery");
     ok(d.reject("cannot decode").await);
-    let d = next_within(&mut dl, Duration::from_secs(3)).await.expect("dead letter");
+    let d = next_within(&mut dl, Duration::from_secs(3))
+        .await
+        .expect("dead letter");
     assert_eq!(d.message.id, m.id);
-    assert_eq!(d.message.headers.get(HEADER_ATTEMPTS).map(String::as_str), Some("1"));
-    assert_eq!(d.message.headers.get(HEADER_ERROR).map(String::as_str), Some("cannot decode"));
+    assert_eq!(
+        d.message.headers.get(HEADER_ATTEMPTS).map(String::as_str),
+        Some("1")
+    );
+    assert_eq!(
+        d.message.headers.get(HEADER_ERROR).map(String::as_str),
+        Some("cannot decode")
+    );
     ok(d.ack().await);
-    assert!(next_within(&mut s, Duration::from_millis(300)).await.is_none());
+    assert!(next_within(&mut s, Duration::from_millis(300))
+        .await
+        .is_none());
 }
 
 /// A delivery neither acked nor nacked within `ack_wait` is delivered again.
@@ -142,9 +186,13 @@ pub async fn unacked_is_redelivered(b: &dyn Broker) {
     let mut s = ok(b.subscribe(&topic, "g", quick_options()).await);
     let m = Message::new(topic.clone(), "slow");
     ok(b.publish(m.clone()).await);
-    let d = next_within(&mut s, Duration::from_secs(3)).await.expect("delivery");
+    let d = next_within(&mut s, Duration::from_secs(3))
+        .await
+        .expect("delivery");
     drop(d); // a crashed handler: never settles
-    let d = next_within(&mut s, Duration::from_secs(5)).await.expect("redelivery after ack_wait");
+    let d = next_within(&mut s, Duration::from_secs(5))
+        .await
+        .expect("redelivery after ack_wait");
     assert_eq!(d.message.id, m.id);
     assert_eq!(d.attempt, 2);
     ok(d.ack().await);

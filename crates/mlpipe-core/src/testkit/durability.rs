@@ -28,14 +28,22 @@ pub async fn survives_reopen(open: &(dyn Fn() -> BoxFuture<'static, Stores> + Sy
             idempotency_key: Some(unique("key")),
         };
         ok(s.raw
-            .put(&batch, meta, vec![sample_batch(30, 7)], BatchSummary::default())
+            .put(
+                &batch,
+                meta,
+                vec![sample_batch(30, 7)],
+                BatchSummary::default(),
+            )
             .await);
         ok(s.features.put_feature_set(fs_rec.clone()).await);
         ok(s.features
             .write(&fs_rec.id, &batch, vec![sample_batch(30, 8)])
             .await);
         ok(s.online.put(&ns, vec![("e".into(), vec![1.0, 2.5])]).await);
-        mref = ok(s.registry.register(super::registry::candidate(&model, "r")).await);
+        mref = ok(s
+            .registry
+            .register(super::registry::candidate(&model, "r"))
+            .await);
         let mut metrics = BTreeMap::new();
         metrics.insert("accuracy".into(), 0.9);
         ok(s.registry
@@ -101,7 +109,10 @@ pub async fn survives_reopen(open: &(dyn Fn() -> BoxFuture<'static, Stores> + Sy
         sample_batch(30, 8)
     );
     let v = ok(s.online.get_many(&ns, &["e".to_string()]).await);
-    assert_eq!(v[0].as_ref().map(|f| f.values.clone()), Some(vec![1.0, 2.5]));
+    assert_eq!(
+        v[0].as_ref().map(|f| f.values.clone()),
+        Some(vec![1.0, 2.5])
+    );
     assert_eq!(ok(s.registry.versions(&model).await).len(), 1);
     assert_eq!(
         ok(s.registry.artefact(&mref).await),
@@ -113,14 +124,20 @@ pub async fn survives_reopen(open: &(dyn Fn() -> BoxFuture<'static, Stores> + Sy
         Some(mref.version)
     );
     // A new version after reopening continues the count.
-    let v2 = ok(s.registry.register(super::registry::candidate(&model, "r2")).await);
+    let v2 = ok(s
+        .registry
+        .register(super::registry::candidate(&model, "r2"))
+        .await);
     assert_eq!(v2.version, ModelVersion(2));
     assert_eq!(
         ok(s.scores.get(&request).await).map(|r| r.score),
         Some(Score::Value { value: 3.25 })
     );
     assert_eq!(
-        ok(s.lineage.upstream(&Node::FeatureSet(fs_rec.id.clone())).await).len(),
+        ok(s.lineage
+            .upstream(&Node::FeatureSet(fs_rec.id.clone()))
+            .await)
+        .len(),
         1
     );
     assert_eq!(ok(s.lineage.split(&split).await).train, vec![1, 2]);

@@ -46,8 +46,10 @@ pub async fn conformance(store: Arc<dyn FeatureStore>) {
     let b1 = BatchId::generate();
     let b2 = BatchId::generate();
     ok(s.write(&rec.id, &b1, vec![sample_batch(6, 0)]).await);
-    ok(s.write(&rec.id, &b2, vec![sample_batch(3, 10), sample_batch(2, 20)])
-        .await);
+    ok(
+        s.write(&rec.id, &b2, vec![sample_batch(3, 10), sample_batch(2, 20)])
+            .await,
+    );
     assert!(matches!(
         s.write(&rec.id, &b1, vec![sample_batch(1, 0)]).await,
         Err(Error::AlreadyExists { .. })
@@ -63,12 +65,8 @@ pub async fn conformance(store: Arc<dyn FeatureStore>) {
     let ordered = ok(s.read(&rec.id, Some(&[b2.clone(), b1.clone()])).await);
     assert_eq!(
         crate::table::concat(&ordered).unwrap(),
-        crate::table::concat(&[
-            sample_batch(3, 10),
-            sample_batch(2, 20),
-            sample_batch(6, 0)
-        ])
-        .unwrap(),
+        crate::table::concat(&[sample_batch(3, 10), sample_batch(2, 20), sample_batch(6, 0)])
+            .unwrap(),
         "rows come back in the order of the batches asked for"
     );
     assert!(matches!(
@@ -96,13 +94,24 @@ pub async fn online_conformance(store: Arc<dyn OnlineFeatureStore>) {
     let keys = vec!["e3".to_string(), "missing".to_string(), "e49".to_string()];
     let got = ok(s.get_many(&ns, &keys).await);
     assert_eq!(got.len(), 3);
-    assert_eq!(got[0].as_ref().map(|v| v.values.clone()), Some(entries[3].1.clone()));
+    assert_eq!(
+        got[0].as_ref().map(|v| v.values.clone()),
+        Some(entries[3].1.clone())
+    );
     assert!(got[1].is_none());
-    assert_eq!(got[2].as_ref().map(|v| v.values.clone()), Some(entries[49].1.clone()));
+    assert_eq!(
+        got[2].as_ref().map(|v| v.values.clone()),
+        Some(entries[49].1.clone())
+    );
     ok(s.put(&ns, vec![("e3".into(), vec![1.0, 2.0, 3.0])]).await);
     let got = ok(s.get_many(&ns, &["e3".to_string()]).await);
-    assert_eq!(got[0].as_ref().map(|v| v.values.clone()), Some(vec![1.0, 2.0, 3.0]));
-    let got = ok(s.get_many(&other, &["e1".to_string(), "e2".to_string()]).await);
+    assert_eq!(
+        got[0].as_ref().map(|v| v.values.clone()),
+        Some(vec![1.0, 2.0, 3.0])
+    );
+    let got = ok(s
+        .get_many(&other, &["e1".to_string(), "e2".to_string()])
+        .await);
     assert_eq!(got[0].as_ref().map(|v| v.values.clone()), Some(vec![9.0]));
     assert!(got[1].is_none(), "namespaces must not leak into each other");
     assert_eq!(ok(s.count(&unique("empty")).await), 0);
@@ -117,7 +126,9 @@ pub async fn online_conformance(store: Arc<dyn OnlineFeatureStore>) {
         let store = store.clone();
         let ns = ns.clone();
         tasks.push(tokio::spawn(async move {
-            let batch = (0..25).map(|i| (format!("c{t}-{i}"), vec![t as f64, i as f64])).collect();
+            let batch = (0..25)
+                .map(|i| (format!("c{t}-{i}"), vec![t as f64, i as f64]))
+                .collect();
             store.put(&ns, batch).await
         }));
     }

@@ -26,14 +26,23 @@ pub async fn conformance(store: Arc<dyn LineageStore>) {
     for (f, t, r) in &chain {
         ok(s.link(LineageLink::new(f.clone(), t.clone(), *r)).await);
     }
-    ok(s.link(LineageLink::new(batch.clone(), fs.clone(), "features_of"))
-        .await); // idempotent
+    ok(
+        s.link(LineageLink::new(batch.clone(), fs.clone(), "features_of"))
+            .await,
+    ); // idempotent
     let up = ok(s.upstream(&fs).await);
-    assert_eq!(up, vec![LineageLink::new(batch.clone(), fs.clone(), "features_of")]);
+    assert_eq!(
+        up,
+        vec![LineageLink::new(batch.clone(), fs.clone(), "features_of")]
+    );
     let down = ok(s.downstream(&batch).await);
     assert_eq!(down.len(), 1);
     let trace = ok(s.trace(&req).await);
-    assert_eq!(trace.len(), 5, "a score traces back to its source: {trace:?}");
+    assert_eq!(
+        trace.len(),
+        5,
+        "a score traces back to its source: {trace:?}"
+    );
     assert_eq!(trace.last().map(|l| &l.from), Some(&source));
 
     let subject = unique("subject");

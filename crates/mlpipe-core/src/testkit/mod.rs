@@ -45,7 +45,9 @@ pub fn sample_batch(n: usize, seed: i64) -> RecordBatch {
         })
         .collect();
     let k: Int64Array = (0..n).map(|i| Some(i as i64 + seed)).collect();
-    let s: StringArray = (0..n).map(|i| Some(format!("row-{}", i as i64 + seed))).collect();
+    let s: StringArray = (0..n)
+        .map(|i| Some(format!("row-{}", i as i64 + seed)))
+        .collect();
     RecordBatch::try_new(schema, vec![Arc::new(x), Arc::new(k), Arc::new(s)]).unwrap()
 }
 

@@ -44,8 +44,14 @@ pub async fn versions_and_idempotency(r: &dyn ModelRegistry) {
     assert_eq!(rec.status, ModelStatus::Candidate);
     assert_eq!(rec.params, serde_json::json!({"depth": 3}));
     assert_eq!(rec.training["fit_ms"], serde_json::json!(12.5));
-    assert_eq!(rec.artefact_bytes, candidate(&m, "run-a").artefact.len() as u64);
-    let versions: Vec<_> = ok(r.versions(&m).await).into_iter().map(|x| x.model).collect();
+    assert_eq!(
+        rec.artefact_bytes,
+        candidate(&m, "run-a").artefact.len() as u64
+    );
+    let versions: Vec<_> = ok(r.versions(&m).await)
+        .into_iter()
+        .map(|x| x.model)
+        .collect();
     assert_eq!(versions, vec![v1.clone(), v2]);
     assert!(ok(r.models().await).contains(&m));
     assert!(matches!(
@@ -117,13 +123,19 @@ pub async fn evaluations_ready_deployments(r: &dyn ModelRegistry) {
         default: v2.version,
         ..d1.clone()
     };
-    assert!(r.record_deployment(bad).await.is_err(), "default must be live");
+    assert!(
+        r.record_deployment(bad).await.is_err(),
+        "default must be live"
+    );
     let unknown = DeploymentRecord {
         live: vec![ModelVersion(9)],
         default: ModelVersion(9),
         ..d1
     };
-    assert!(r.record_deployment(unknown).await.is_err(), "versions must exist");
+    assert!(
+        r.record_deployment(unknown).await.is_err(),
+        "versions must exist"
+    );
     assert_eq!(ok(r.deployments(&m).await).len(), 2);
 }
 

@@ -83,9 +83,15 @@ pub async fn conformance(store: Arc<dyn ScoreStore>) {
     // Every score kind round-trips.
     let kinds = vec![
         Score::Class { label: 3 },
-        Score::Cluster { cluster: 2, distance: Some(0.5) },
+        Score::Cluster {
+            cluster: 2,
+            distance: Some(0.5),
+        },
         Score::Ranked {
-            items: vec![crate::RankedItem { item: "a".into(), score: 0.9 }],
+            items: vec![crate::RankedItem {
+                item: "a".into(),
+                score: 0.9,
+            }],
         },
         Score::Forecast(crate::Forecast {
             mean: vec![1.0, 2.0],

@@ -49,7 +49,9 @@ impl Extractor for Numeric {
                 .schema()
                 .fields()
                 .iter()
-                .filter(|f| f.data_type().is_numeric() || f.data_type() == &arrow_schema::DataType::Boolean)
+                .filter(|f| {
+                    f.data_type().is_numeric() || f.data_type() == &arrow_schema::DataType::Boolean
+                })
                 .map(|f| f.name().clone())
                 .filter(|n| !self.0.exclude.contains(n))
                 .collect(),
@@ -82,12 +84,15 @@ impl FittedExtractor for FittedNumeric {
     fn extract_batch(&self, raw: &RecordBatch) -> Result<Array2<f64>> {
         let mut out = Array2::<f64>::zeros((raw.num_rows(), self.columns.len()));
         for (j, name) in self.columns.iter().enumerate() {
-            let col = raw.column_by_name(name).ok_or_else(|| FeatureError::MissingColumn {
-                column: name.clone(),
-                available: column_names(raw).join(", "),
-            })?;
+            let col = raw
+                .column_by_name(name)
+                .ok_or_else(|| FeatureError::MissingColumn {
+                    column: name.clone(),
+                    available: column_names(raw).join(", "),
+                })?;
             let values = column_to_f64(col.as_ref())?;
-            out.column_mut(j).assign(&ndarray::ArrayView1::from(&values[..]));
+            out.column_mut(j)
+                .assign(&ndarray::ArrayView1::from(&values[..]));
         }
         Ok(out)
     }

@@ -27,10 +27,14 @@ impl Selector for ExplicitColumns {
     ) -> Result<Selection> {
         let mut kept = Vec::new();
         for c in &self.columns {
-            let i = names.iter().position(|n| n == c).ok_or_else(|| FeatureError::MissingColumn {
-                column: c.clone(),
-                available: names.join(", "),
-            })?;
+            let i =
+                names
+                    .iter()
+                    .position(|n| n == c)
+                    .ok_or_else(|| FeatureError::MissingColumn {
+                        column: c.clone(),
+                        available: names.join(", "),
+                    })?;
             kept.push(i);
         }
         kept.sort_unstable();

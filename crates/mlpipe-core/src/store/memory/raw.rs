@@ -16,10 +16,13 @@ struct Stored {
     quarantine: Vec<QuarantinedRecord>,
 }
 
+/// Batches by id, and ids in commit order.
+type Catalogue = (HashMap<BatchId, Stored>, Vec<BatchId>);
+
 /// Raw batches in memory.
 #[derive(Clone, Default)]
 pub struct MemoryRawStore {
-    batches: Arc<RwLock<(HashMap<BatchId, Stored>, Vec<BatchId>)>>,
+    batches: Arc<RwLock<Catalogue>>,
 }
 
 #[async_trait]

@@ -80,7 +80,9 @@ impl ScoreStore for MemoryScoreStore {
             return Err(Error::not_found(format!("score of request {request}")));
         }
         if g.outcomes.contains_key(request) {
-            return Err(Error::already_exists(format!("outcome of request {request}")));
+            return Err(Error::already_exists(format!(
+                "outcome of request {request}"
+            )));
         }
         g.outcomes.insert(request.clone(), observed);
         g.outcome_order.push(request.clone());

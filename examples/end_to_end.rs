@@ -1,0 +1,374 @@
+//! The whole pipeline on the breast-cancer data, on the embedded default backends
+//! (Parquet + SQLite under `mlpipe-data/`, in-process broker), driven only by events:
+//!
+//! source-data-available → ingest → prepare → split + train → evaluate → deploy →
+//! batch score; then online scoring through the model router and a monitoring summary.
+//!
+//! Run it with `cargo run --release --example end_to_end`; run it again and it ingests a
+//! new batch next to the first one.
+
+use mlpipe::core::broker::{Broker, BrokerExt, SubscribeOptions, Subscription};
+use mlpipe::core::events::{Event, SourceRef, Topic};
+use mlpipe::core::store::ModelRegistryExt;
+use mlpipe::core::{Config, Envelope, Row};
+use mlpipe::ingest::announce_source;
+use mlpipe::serve::ScoreRequest;
+use mlpipe::Pipeline;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+const DATASET: &str = "breast-cancer";
+
+/// Listens to every topic under its own consumer group, so it sees what the stages do.
+struct Observer {
+    subs: Vec<(Topic, Box<dyn Subscription>)>,
+}
+
+impl Observer {
+    async fn new(broker: &dyn Broker) -> Result<Self, BoxError> {
+        let mut subs = Vec::new();
+        for t in Topic::ALL {
+            subs.push((
+                t,
+                broker
+                    .subscribe_topic(t, "example-observer", SubscribeOptions::default())
+                    .await?,
+            ));
+        }
+        Ok(Self { subs })
+    }
+
+    /// The next event on `topic` within `wait`.
+    async fn next(&mut self, topic: Topic, wait: Duration) -> Result<Option<Envelope>, BoxError> {
+        let sub = &mut self
+            .subs
+            .iter_mut()
+            .find(|(t, _)| *t == topic)
+            .ok_or("unknown topic")?
+            .1;
+        match tokio::time::timeout(wait, sub.next()).await {
+            Err(_) => Ok(None),
+            Ok(d) => {
+                let d = d?.ok_or("broker closed")?;
+                let env = d.message.envelope()?;
+                d.ack().await?;
+                Ok(Some(env))
+            }
+        }
+    }
+
+    async fn expect(&mut self, topic: Topic) -> Result<Envelope, BoxError> {
+        self.next(topic, Duration::from_secs(120))
+            .await?
+            .ok_or_else(|| format!("no {topic} event within two minutes").into())
+    }
+}
+
+/// Runs the example with the configuration in `config_path`, data under `data_dir`, the
+/// CSV at `csv`. Returns the accuracy of the logistic candidate on the held-out rows.
+pub async fn run(config_path: &Path, data_dir: &Path, csv: &Path) -> Result<f64, BoxError> {
+    let mut config = Config::load(config_path)?;
+    config.data_dir = data_dir.to_path_buf();
+    println!("mlpipe end-to-end example — data in {}", data_dir.display());
+
+    let pipeline = Pipeline::start(&config).await?;
+    let mut obs = Observer::new(pipeline.broker.as_ref()).await?;
+
+    // 1. A producer announces the file; everything after happens on events.
+    let source = SourceRef {
+        uri: csv.display().to_string(),
+        format: "csv".into(),
+        options: Default::default(),
+    };
+    announce_source(pipeline.broker.as_ref(), DATASET, source).await?;
+
+    let Event::RawDataExtracted(raw) = obs.expect(Topic::RawDataExtracted).await?.event else {
+        return Err("unexpected event".into());
+    };
+    println!(
+        "[ingest]    batch {} — {} rows stored, {} quarantined",
+        raw.batch_id, raw.rows, raw.quarantined
+    );
+    let batches = pipeline.stores.raw.list(Some(DATASET)).await?;
+    println!(
+        "            {} raw batch(es) of {DATASET} in the store",
+        batches.len()
+    );
+
+    let Event::FeaturesGenerated(f) = obs.expect(Topic::FeaturesGenerated).await?.event else {
+        return Err("unexpected event".into());
+    };
+    let fs = pipeline
+        .stores
+        .features
+        .feature_set(&f.feature_set_id)
+        .await?;
+    println!(
+        "[prepare]   feature set {} — {} rows × {} features (label `{}`)",
+        f.feature_set_id,
+        f.rows,
+        fs.feature_names.len(),
+        fs.label.unwrap_or_default()
+    );
+
+    let Event::ModelTrained(t) = obs.expect(Topic::ModelTrained).await?.event else {
+        return Err("unexpected event".into());
+    };
+    let split = pipeline.stores.lineage.split(&t.split_id).await?;
+    println!(
+        "[split]     {} ({} {}) — {} training rows, {} evaluation rows",
+        split.id,
+        split.strategy,
+        split.params,
+        split.train.len(),
+        split.test.len()
+    );
+    for m in &t.candidates {
+        let rec = pipeline.stores.registry.get(m).await?;
+        println!(
+            "[train]     {m} — {} in {:.1} ms",
+            rec.kind,
+            rec.training["fit_ms"].as_f64().unwrap_or(f64::NAN)
+        );
+    }
+    for (name, why) in &t.failed {
+        println!("[train]     candidate {name} failed: {why}");
+    }
+
+    let ready = wait_for_selection(&pipeline, &mut obs, &t.candidates).await?;
+    let mut logistic_accuracy = f64::NAN;
+    for m in &t.candidates {
+        let evals = pipeline.stores.registry.evaluations(m).await?;
+        if let Some(e) = evals.last() {
+            let metrics: Vec<String> = e
+                .metrics
+                .iter()
+                .map(|(k, v)| format!("{k} {v:.4}"))
+                .collect();
+            println!("[evaluate]  {m} — {}", metrics.join(", "));
+            if pipeline.stores.registry.get(m).await?.kind == "logistic_regression" {
+                logistic_accuracy = e.metrics.get("accuracy").copied().unwrap_or(f64::NAN);
+            }
+        }
+    }
+    match &ready {
+        Some(env) => {
+            let Event::ModelReady(r) = &env.event else {
+                return Err("unexpected event".into());
+            };
+            println!(
+                "[evaluate]  chosen: {} ({} {:.4})",
+                r.model, r.metric, r.value
+            );
+            let Event::ModelDeployed(d) = obs.expect(Topic::ModelDeployed).await?.event else {
+                return Err("unexpected event".into());
+            };
+            let live = pipeline
+                .stores
+                .registry
+                .live(&d.model.model)
+                .await?
+                .ok_or("no live set")?;
+            let live: Vec<String> = live.live.iter().map(|v| v.to_string()).collect();
+            println!(
+                "[deploy]    {} is live as default (live versions: {})",
+                d.model,
+                live.join(", ")
+            );
+            let Event::ScoresGenerated(s) = obs.expect(Topic::ScoresGenerated).await?.event else {
+                return Err("unexpected event".into());
+            };
+            let stored = pipeline.stores.scores.count_run(&s.run_id).await?;
+            println!(
+                "[score]     batch run {} — {} rows scored, {} in the score store",
+                s.run_id, s.rows, stored
+            );
+        }
+        None => {
+            let trail = pipeline.stores.lineage.audit_trail(None).await?;
+            let why = trail
+                .iter()
+                .rev()
+                .find(|a| a.action == "selection.none")
+                .map(|a| a.detail.to_string())
+                .unwrap_or_default();
+            println!("[evaluate]  no candidate replaces the deployed model: {why}");
+        }
+    }
+
+    // 2. Online scoring: raw records in, scores out, through the live chain.
+    let model = mlpipe::core::ModelId::new(DATASET);
+    let live = pipeline.router.live_versions(&model).await?;
+    println!(
+        "[serve]     router chain: {}",
+        live.iter()
+            .map(|m| m.to_string())
+            .collect::<Vec<_>>()
+            .join(" → ")
+    );
+    let rows = sample_rows(csv, 5).await?;
+    for (i, (row, truth)) in rows.into_iter().enumerate() {
+        let resp = pipeline
+            .router
+            .score(ScoreRequest {
+                request_id: None,
+                model: model.clone(),
+                version: None,
+                features: row,
+                entity_key: Some(format!("row-{i}")),
+            })
+            .await?;
+        println!(
+            "[serve]     request {} → {} class {:?} (p₁ = {:.4}, truth {truth}) in {} µs",
+            i,
+            resp.model,
+            resp.score.class(),
+            resp.score.probability_of(1).unwrap_or(f64::NAN),
+            resp.latency_us
+        );
+    }
+    // By entity key: the features come from the online store.
+    let by_key = pipeline
+        .router
+        .score(ScoreRequest {
+            request_id: None,
+            model: model.clone(),
+            version: None,
+            features: Row::new(),
+            entity_key: Some("row-7".into()),
+        })
+        .await?;
+    println!(
+        "[serve]     entity row-7 from the online store → class {:?} in {} µs",
+        by_key.score.class(),
+        by_key.latency_us
+    );
+
+    // 3. Monitoring sees every answer.
+    pipeline.flush_served().await;
+    for _ in 0..6 {
+        let _ = obs
+            .next(Topic::PredictionServed, Duration::from_secs(5))
+            .await?;
+    }
+    for s in pipeline.monitor.summary() {
+        println!(
+            "[monitor]   {} — deployed {}, served {}, latency min {} / mean {:.1} / max {} µs, p99 ≈ {:.0} µs",
+            s.model,
+            s.deployed_at.map(|t| t.to_rfc3339()).unwrap_or_else(|| "earlier".into()),
+            s.served,
+            s.latency.min_us,
+            s.latency.mean_us,
+            s.latency.max_us,
+            s.latency.p99_us
+        );
+    }
+    pipeline.shutdown().await;
+    Ok(logistic_accuracy)
+}
+
+/// Waits until evaluation has decided: `Some(model-ready)` when a candidate won, `None`
+/// when the evaluation service recorded that none qualifies.
+async fn wait_for_selection(
+    pipeline: &Pipeline,
+    obs: &mut Observer,
+    candidates: &[mlpipe::core::ModelRef],
+) -> Result<Option<Envelope>, BoxError> {
+    use mlpipe::core::store::{ModelStatus, Node};
+    for _ in 0..1200 {
+        let mut runs = Vec::new();
+        for m in candidates {
+            if let Some(e) = pipeline.stores.registry.evaluations(m).await?.pop() {
+                runs.push(e.run_id);
+            }
+            if pipeline.stores.registry.get(m).await?.status == ModelStatus::Ready {
+                return Ok(Some(obs.expect(Topic::ModelReady).await?));
+            }
+        }
+        if runs.len() == candidates.len() {
+            if let Some(run) = runs.first() {
+                let key = Node::Evaluation(run.clone()).key();
+                if pipeline
+                    .stores
+                    .lineage
+                    .audit_trail(Some(&key))
+                    .await?
+                    .iter()
+                    .any(|a| a.action == "selection.none")
+                {
+                    return Ok(None);
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Err("evaluation did not decide within a minute".into())
+}
+
+/// The first `n` records of the CSV as raw rows (label removed) with their label.
+async fn sample_rows(csv: &Path, n: usize) -> Result<Vec<(Row, i64)>, BoxError> {
+    use mlpipe::ingest::{CsvOptions, CsvSource, Source};
+    let mut src = CsvSource::new(
+        csv,
+        CsvOptions {
+            chunk_rows: n,
+            ..Default::default()
+        },
+    );
+    let chunk = src.next_chunk().await?.ok_or("empty CSV")?;
+    let mut out = Vec::new();
+    for mut row in mlpipe::core::table::rows_of(&chunk.batch)?
+        .into_iter()
+        .take(n)
+    {
+        let truth = row
+            .remove("target")
+            .and_then(|v| v.as_f64())
+            .unwrap_or(f64::NAN) as i64;
+        out.push((row, truth));
+    }
+    Ok(out)
+}
+
+fn repo_path(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), BoxError> {
+    mlpipe::core::telemetry::init_tracing(&mlpipe::core::config::LogConfig {
+        filter: "warn".into(),
+        json: false,
+    });
+    let data_dir = std::env::var("MLPIPE__DATA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo_path("mlpipe-data"));
+    let acc = run(
+        &repo_path("examples/end_to_end.toml"),
+        &data_dir,
+        &repo_path("data/breast_cancer.csv"),
+    )
+    .await?;
+    println!("done — logistic regression accuracy on the held-out 30%: {acc:.4}");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    /// The example itself, run by `cargo test` twice on one data directory.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn example_runs_twice_on_one_data_directory() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let config = super::repo_path("examples/end_to_end.toml");
+        let csv = super::repo_path("data/breast_cancer.csv");
+        let acc = super::run(&config, dir.path(), &csv)
+            .await
+            .unwrap_or_else(|e| panic!("first run: {e}"));
+        assert!(acc > 0.93, "logistic accuracy on the held-out 30%: {acc}");
+        super::run(&config, dir.path(), &csv)
+            .await
+            .unwrap_or_else(|e| panic!("second run: {e}"));
+    }
+}
