@@ -13,6 +13,18 @@ pub enum SplitError {
     /// Nothing to split.
     #[error("there are no rows to split")]
     NoRows,
+    /// The strategy needs a column the caller did not name (times for a time-ordered
+    /// split, groups for a group-aware split).
+    #[error("strategy `{strategy}` needs a {what} column: name it in the split columns")]
+    NeedsColumn {
+        /// The strategy.
+        strategy: String,
+        /// What kind of column (time, group).
+        what: &'static str,
+    },
+    /// A named column is not in the feature set.
+    #[error("column `{0}` is not in the feature set; check the name in the split request")]
+    UnknownColumn(String),
     /// A label or column is not usable.
     #[error("label problem: {0}")]
     Label(String),

@@ -1,8 +1,11 @@
 //! # mlpipe-split
 //!
 //! Data segregation: [`SplitStrategy`] and its built-ins (random by ratio with an
-//! injected seed, sequential, either with shuffling inside each subset, and any closure
-//! through [`FnSplit`]), and the [`SegregationApi`] that training and evaluation call. The
+//! injected seed, sequential, either with shuffling inside each subset, stratified by
+//! label, time-ordered with an optional gap, group-aware, and any closure through
+//! [`FnSplit`] or user type), [`FoldStrategy`] for cross-validation (k-fold, stratified
+//! k-fold, any split as a hold-out fold), strategies by name from configuration
+//! ([`SplitConfig`]), and the [`SegregationApi`] that training and evaluation call. The
 //! API records each split (id, strategy, parameters, rows) and links it in lineage, and
 //! returns [`SplitWarning`]s with the data when a split is uneven.
 //!
@@ -11,15 +14,25 @@
 
 #![forbid(unsafe_code)]
 
+mod catalogue;
 mod error;
+mod folds;
+mod group;
 pub mod rng;
 mod segregation;
 mod strategy;
+mod stratified;
+mod time;
 mod warnings;
 
+pub use catalogue::{fold_strategy, strategy, SplitConfig, FOLD_STRATEGIES, SPLIT_STRATEGIES};
 pub use error::{Result, SplitError};
-pub use segregation::{LabeledSet, Segregated, SegregationApi, UnlabeledSet};
+pub use folds::{FoldStrategy, HoldOut, KFold, StratifiedKFold};
+pub use group::GroupSplit;
+pub use segregation::{LabeledSet, Segregated, SegregationApi, SplitColumns, UnlabeledSet};
 pub use strategy::{
     FnSplit, RandomSplit, SequentialSplit, SplitIndices, SplitInput, SplitStrategy,
 };
+pub use stratified::StratifiedSplit;
+pub use time::TimeSplit;
 pub use warnings::{assess, SplitWarning, Subset, WarningPolicy};

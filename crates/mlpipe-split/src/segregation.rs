@@ -4,6 +4,7 @@
 //! asking again with the same parameters returns the same split.
 
 use crate::error::{Result, SplitError};
+use crate::folds::FoldStrategy;
 use crate::strategy::{SplitIndices, SplitInput, SplitStrategy};
 use crate::warnings::{assess, SplitWarning, WarningPolicy};
 use mlpipe_core::store::*;
@@ -66,6 +67,41 @@ struct Loaded {
     x: Array2<f64>,
     y: Option<Array1<f64>>,
     keys: Vec<String>,
+    times: Option<Vec<i64>>,
+    groups: Option<Vec<String>>,
+}
+
+impl Loaded {
+    fn input(&self) -> SplitInput<'_> {
+        SplitInput {
+            rows: self.x.nrows(),
+            labels: self.y.as_ref().and_then(|y| y.as_slice()),
+            times: self.times.as_deref(),
+            groups: self.groups.as_deref(),
+        }
+    }
+}
+
+/// Which stored columns a strategy reads besides the features: the label (default: the
+/// feature set's label), a timestamp column for time-ordered splits, a group column for
+/// group-aware splits. Any column of the stored feature table can be named.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SplitColumns {
+    /// Label column override.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Timestamp column (timestamps, integers in µs, or RFC 3339 strings).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+    /// Group column (any type; compared as text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+}
+
+impl SplitColumns {
+    fn is_default(&self) -> bool {
+        self == &Self::default()
+    }
 }
 
 impl Segregated {
@@ -140,40 +176,45 @@ impl SegregationApi {
         self
     }
 
-    async fn load(&self, fs: &FeatureSetId, batches: &[BatchId]) -> Result<Loaded> {
+    async fn load(
+        &self,
+        fs: &FeatureSetId,
+        batches: &[BatchId],
+        columns: &SplitColumns,
+    ) -> Result<Loaded> {
         let rec = self.features.feature_set(fs).await?;
         let data = self.features.read(fs, Some(batches)).await?;
         if mlpipe_core::table::num_rows(&data) == 0 {
             return Err(SplitError::NoRows);
         }
         let x = to_matrix(&data, &rec.feature_names)?;
-        let y = match &rec.label {
-            Some(l) => Some(Array1::from(column_values(&data, l)?)),
+        let label = columns.label.as_ref().or(rec.label.as_ref());
+        let y = match label {
+            Some(l) => {
+                has_column(&data, l)?;
+                Some(Array1::from(column_values(&data, l)?))
+            }
             None => None,
         };
         let keys = match &rec.key {
-            Some(k) => {
-                let mut out = Vec::new();
-                for b in &data {
-                    let col = b.column_by_name(k).ok_or_else(|| {
-                        SplitError::Label(format!("key column `{k}` is not in the features"))
-                    })?;
-                    for i in 0..b.num_rows() {
-                        out.push(match mlpipe_core::table::value_at(col.as_ref(), i)? {
-                            mlpipe_core::Value::Str(s) => s,
-                            v => format!("{v:?}"),
-                        });
-                    }
-                }
-                out
-            }
+            Some(k) => column_text(&data, k)?,
             None => (0..x.nrows()).map(|i| format!("row-{i}")).collect(),
+        };
+        let times = match &columns.time {
+            Some(t) => Some(column_times(&data, t)?),
+            None => None,
+        };
+        let groups = match &columns.group {
+            Some(g) => Some(column_text(&data, g)?),
+            None => None,
         };
         Ok(Loaded {
             names: rec.feature_names,
             x,
             y,
             keys,
+            times,
+            groups,
         })
     }
 
@@ -185,29 +226,119 @@ impl SegregationApi {
         batches: Option<&[BatchId]>,
         strategy: &dyn SplitStrategy,
     ) -> Result<Segregated> {
-        let batch_ids = match batches {
+        self.split_with(fs, batches, strategy, &SplitColumns::default())
+            .await
+    }
+
+    async fn batch_ids(
+        &self,
+        fs: &FeatureSetId,
+        batches: Option<&[BatchId]>,
+    ) -> Result<Vec<BatchId>> {
+        Ok(match batches {
             Some(b) => b.to_vec(),
             None => self.features.batches(fs).await?,
-        };
-        let data = self.load(fs, &batch_ids).await?;
-        let params = strategy.params();
+        })
+    }
+
+    /// Like [`split`](Self::split), with the label, time and group columns the strategy
+    /// reads named in `columns`.
+    pub async fn split_with(
+        &self,
+        fs: &FeatureSetId,
+        batches: Option<&[BatchId]>,
+        strategy: &dyn SplitStrategy,
+        columns: &SplitColumns,
+    ) -> Result<Segregated> {
+        let batch_ids = self.batch_ids(fs, batches).await?;
+        let data = Arc::new(self.load(fs, &batch_ids, columns).await?);
+        let mut params = strategy.params();
+        if !columns.is_default() {
+            params = serde_json::json!({"strategy": params, "columns": columns});
+        }
         let id = split_id(fs, &batch_ids, strategy.name(), &params);
-        let input = SplitInput {
-            rows: data.x.nrows(),
-            labels: data.y.as_ref().and_then(|y| y.as_slice()),
-            times: None,
-            groups: None,
-        };
+        let computed = |input: &SplitInput<'_>| strategy.split(input);
+        self.record(
+            fs,
+            batch_ids,
+            id,
+            strategy.name(),
+            params,
+            strategy.train_ratio(),
+            data,
+            computed,
+        )
+        .await
+    }
+
+    /// Cross-validation folds of the features of `fs`: one recorded split per fold (its
+    /// parameters say which fold of how many), all sharing one copy of the data.
+    pub async fn folds(
+        &self,
+        fs: &FeatureSetId,
+        batches: Option<&[BatchId]>,
+        strategy: &dyn FoldStrategy,
+        columns: &SplitColumns,
+    ) -> Result<Vec<Segregated>> {
+        let batch_ids = self.batch_ids(fs, batches).await?;
+        let data = Arc::new(self.load(fs, &batch_ids, columns).await?);
+        let folds = strategy.folds(&data.input())?;
+        let k = folds.len();
+        let mut out = Vec::with_capacity(k);
+        for (i, fold) in folds.into_iter().enumerate() {
+            let params = serde_json::json!({
+                "strategy": strategy.params(), "columns": columns, "fold": i, "folds": k
+            });
+            let id = split_id(fs, &batch_ids, strategy.name(), &params);
+            let ratio =
+                Some(fold.train.len() as f64 / (fold.train.len() + fold.test.len()).max(1) as f64);
+            let fold = std::sync::Mutex::new(Some(fold));
+            let computed = |_: &SplitInput<'_>| {
+                fold.lock()
+                    .ok()
+                    .and_then(|mut f| f.take())
+                    .ok_or_else(|| SplitError::InvalidParameter("fold computed twice".into()))
+            };
+            out.push(
+                self.record(
+                    fs,
+                    batch_ids.clone(),
+                    id,
+                    strategy.name(),
+                    params,
+                    ratio,
+                    data.clone(),
+                    computed,
+                )
+                .await?,
+            );
+        }
+        Ok(out)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn record(
+        &self,
+        fs: &FeatureSetId,
+        batch_ids: Vec<BatchId>,
+        id: SplitId,
+        strategy: &str,
+        params: serde_json::Value,
+        ratio: Option<f64>,
+        data: Arc<Loaded>,
+        compute: impl Fn(&SplitInput<'_>) -> Result<SplitIndices>,
+    ) -> Result<Segregated> {
+        let input = data.input();
         let indices = match self.lineage.split(&id).await {
             Ok(existing) => SplitIndices {
                 train: existing.train,
                 test: existing.test,
             },
-            Err(mlpipe_core::Error::NotFound { .. }) => strategy.split(&input)?,
+            Err(mlpipe_core::Error::NotFound { .. }) => compute(&input)?,
             Err(e) => return Err(e.into()),
         };
         check_indices(&indices, input.rows)?;
-        let warnings = assess(&input, &indices, strategy.train_ratio(), &self.policy);
+        let warnings = assess(&input, &indices, ratio, &self.policy);
         for w in &warnings {
             tracing::warn!(split = %id, warning = ?w, "uneven split");
         }
@@ -215,7 +346,7 @@ impl SegregationApi {
             id: id.clone(),
             feature_set_id: fs.clone(),
             batch_ids,
-            strategy: strategy.name().to_string(),
+            strategy: strategy.to_string(),
             params,
             train: indices.train,
             test: indices.test,
@@ -232,20 +363,22 @@ impl SegregationApi {
         Ok(Segregated {
             record,
             warnings,
-            data: Arc::new(data),
+            data,
         })
     }
 
     /// A recorded split by id, with its data.
     pub async fn get(&self, id: &SplitId) -> Result<Segregated> {
         let record = self.lineage.split(id).await?;
-        let data = self.load(&record.feature_set_id, &record.batch_ids).await?;
-        let input = SplitInput {
-            rows: data.x.nrows(),
-            labels: data.y.as_ref().and_then(|y| y.as_slice()),
-            times: None,
-            groups: None,
-        };
+        let columns: SplitColumns = record
+            .params
+            .get("columns")
+            .and_then(|c| serde_json::from_value(c.clone()).ok())
+            .unwrap_or_default();
+        let data = self
+            .load(&record.feature_set_id, &record.batch_ids, &columns)
+            .await?;
+        let input = data.input();
         let indices = SplitIndices {
             train: record.train.clone(),
             test: record.test.clone(),
@@ -258,6 +391,63 @@ impl SegregationApi {
             data: Arc::new(data),
         })
     }
+}
+
+fn has_column(data: &[arrow_array::RecordBatch], name: &str) -> Result<()> {
+    match data.first() {
+        Some(b) if b.column_by_name(name).is_none() => Err(SplitError::UnknownColumn(name.into())),
+        _ => Ok(()),
+    }
+}
+
+fn column_cells(data: &[arrow_array::RecordBatch], name: &str) -> Result<Vec<mlpipe_core::Value>> {
+    has_column(data, name)?;
+    let mut out = Vec::new();
+    for b in data {
+        let col = b
+            .column_by_name(name)
+            .ok_or_else(|| SplitError::UnknownColumn(name.into()))?;
+        for i in 0..b.num_rows() {
+            out.push(mlpipe_core::table::value_at(col.as_ref(), i)?);
+        }
+    }
+    Ok(out)
+}
+
+fn column_text(data: &[arrow_array::RecordBatch], name: &str) -> Result<Vec<String>> {
+    use mlpipe_core::Value;
+    Ok(column_cells(data, name)?
+        .into_iter()
+        .map(|v| match v {
+            Value::Str(s) => s,
+            Value::Int(i) => i.to_string(),
+            Value::Float(f) => f.to_string(),
+            Value::Bool(b) => b.to_string(),
+            Value::Timestamp(t) => t.to_string(),
+            Value::Null => String::new(),
+        })
+        .collect())
+}
+
+fn column_times(data: &[arrow_array::RecordBatch], name: &str) -> Result<Vec<i64>> {
+    use mlpipe_core::Value;
+    column_cells(data, name)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| match v {
+            Value::Timestamp(t) | Value::Int(t) => Ok(t),
+            Value::Str(s) => chrono::DateTime::parse_from_rfc3339(&s)
+                .map(|d| d.timestamp_micros())
+                .map_err(|e| {
+                    SplitError::Label(format!(
+                        "row {i} of time column `{name}`: `{s}` is not an RFC 3339 time ({e})"
+                    ))
+                }),
+            other => Err(SplitError::Label(format!(
+                "row {i} of time column `{name}` is {other:?}, not a time; use timestamps, µs integers or RFC 3339 text"
+            ))),
+        })
+        .collect()
 }
 
 fn check_indices(s: &SplitIndices, rows: usize) -> Result<()> {

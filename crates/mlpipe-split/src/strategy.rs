@@ -64,6 +64,7 @@ pub(crate) fn train_count(n: usize, ratio: f64) -> usize {
 
 /// Random split by ratio with an injected seed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RandomSplit {
     /// Share of rows for training, in (0, 1).
     pub train_ratio: f64,
@@ -118,6 +119,7 @@ impl SplitStrategy for RandomSplit {
 
 /// Sequential split by ratio: the first rows (in source order) train, the rest evaluate.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SequentialSplit {
     /// Share of rows for training, in (0, 1).
     pub train_ratio: f64,
@@ -188,5 +190,72 @@ where
     }
     fn split(&self, input: &SplitInput<'_>) -> Result<SplitIndices> {
         (self.f)(input)
+    }
+}
+
+impl SplitStrategy for Box<dyn SplitStrategy> {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+    fn params(&self) -> serde_json::Value {
+        (**self).params()
+    }
+    fn train_ratio(&self) -> Option<f64> {
+        (**self).train_ratio()
+    }
+    fn split(&self, input: &SplitInput<'_>) -> Result<SplitIndices> {
+        (**self).split(input)
+    }
+}
+
+/// Row count as `u32` (indices are `u32` to keep 10-million-row splits small).
+pub(crate) fn rows_u32(rows: usize) -> Result<u32> {
+    if rows == 0 {
+        return Err(SplitError::NoRows);
+    }
+    u32::try_from(rows).map_err(|_| SplitError::InvalidParameter("more than 4 billion rows".into()))
+}
+
+/// Rows of each label value, classes in ascending order, rows ascending inside a class.
+pub(crate) fn rows_by_class(strategy: &str, input: &SplitInput<'_>) -> Result<Vec<Vec<u32>>> {
+    let labels = input
+        .labels
+        .ok_or_else(|| SplitError::NeedsLabels(strategy.into()))?;
+    if labels.len() != input.rows {
+        return Err(SplitError::Label(format!(
+            "{} labels for {} rows",
+            labels.len(),
+            input.rows
+        )));
+    }
+    let mut by: std::collections::BTreeMap<OrdF64, Vec<u32>> = Default::default();
+    for (i, &l) in labels.iter().enumerate() {
+        if !l.is_finite() {
+            return Err(SplitError::Label(format!(
+                "row {i} has a missing or non-finite label ({l}); clean labels before a stratified split"
+            )));
+        }
+        by.entry(OrdF64(l + 0.0)).or_default().push(i as u32);
+    }
+    Ok(by.into_values().collect())
+}
+
+/// A label value ordered by `total_cmp` (-0.0 and 0.0 are folded together first).
+#[derive(Clone, Copy)]
+struct OrdF64(f64);
+impl PartialEq for OrdF64 {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o).is_eq()
+    }
+}
+impl Eq for OrdF64 {}
+impl PartialOrd for OrdF64 {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for OrdF64 {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&o.0)
     }
 }
