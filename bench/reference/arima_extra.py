@@ -30,20 +30,26 @@ SPECS = [
     ("sunspots_211_drift", "sunspots", (2, 1, 1), "t"),
 ]
 
+# statsmodels' default start leaves ARIMA(3,0,2) on sunspots at a local optimum
+# (llf -1304.06); from this start it reaches the global one (llf -1283.79).
+ALT_START = ("sunspots_302_alt_start", "sunspots", (3, 0, 2), "c", [49.7, 2.0, -1.5, 0.4, -1.0, 0.3, 300.0])
+
 PROBS = [1e-12, 1e-6, 0.001, 0.025, 0.05, 0.3, 0.5, 0.7, 0.9, 0.975, 0.995, 0.999999]
 
 
-def fit_one(series, order, trend):
+def fit_one(series, order, trend, start_params=None):
     y = pd.read_csv(os.path.join(DATA, f"{series}.csv"))["value"].to_numpy(dtype=float)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        res = ARIMA(y, order=order, trend=trend).fit()
+        kw = {} if start_params is None else {"start_params": np.asarray(start_params)}
+        res = ARIMA(y, order=order, trend=trend).fit(**kw)
     fc = res.get_forecast(10)
     ci = np.asarray(fc.conf_int(alpha=0.05))
     return {
         "series": series,
         "csv": f"data/{series}.csv",
-        "call": f"ARIMA(y, order={order}, trend={trend!r}).fit()",
+        "call": f"ARIMA(y, order={order}, trend={trend!r}).fit("
+        + ("" if start_params is None else f"start_params={start_params}") + ")",
         "order": list(order),
         "trend": trend,
         "param_names": list(res.model.param_names),
@@ -68,6 +74,8 @@ def main():
     }
     for key, series, order, trend in SPECS:
         out[key] = fit_one(series, order, trend)
+    key, series, order, trend, start = ALT_START
+    out[key] = fit_one(series, order, trend, start)
     write_json(OUT, out)
     print(f"wrote {OUT}")
 

@@ -39,6 +39,19 @@ pub enum EvalError {
     /// The configuration names an unknown metric.
     #[error("unknown metric `{0}`")]
     UnknownMetric(String),
+    /// Writing a report failed.
+    #[error(
+        "could not write the report {path}: {source}; check that the reports directory is writable"
+    )]
+    Report {
+        /// The report's path.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A search or cross-validation was set up wrongly.
+    #[error("search: {0}")]
+    Search(String),
     /// Loading or running a model failed.
     #[error(transparent)]
     Model(#[from] mlpipe_models::ModelError),

@@ -14,6 +14,9 @@ pub struct SelectionPolicy {
     pub higher_is_better: bool,
     /// Minimum values every winner must reach, per metric (e.g. `roc_auc = 0.9`).
     pub minimums: BTreeMap<String, f64>,
+    /// Maximum values no winner may exceed, per metric (e.g. `log_loss = 0.3`), for
+    /// metrics where lower is better.
+    pub maximums: BTreeMap<String, f64>,
     /// How much better than the deployed version the winner must be.
     pub margin: f64,
 }
@@ -24,6 +27,7 @@ impl Default for SelectionPolicy {
             metric: "roc_auc".into(),
             higher_is_better: true,
             minimums: BTreeMap::new(),
+            maximums: BTreeMap::new(),
             margin: 0.0,
         }
     }
@@ -73,20 +77,24 @@ impl SelectionPolicy {
                 reasons.push(format!("{}: {} is not a number", c.id, self.metric));
                 continue;
             }
-            let failed: Vec<String> = self
+            let shown = |m: &str| {
+                c.metrics
+                    .get(m)
+                    .map(|x| format!("{x:.4}"))
+                    .unwrap_or_else(|| "missing".into())
+            };
+            let mut failed: Vec<String> = self
                 .minimums
                 .iter()
                 .filter(|(m, min)| c.metrics.get(*m).is_none_or(|x| x < *min))
-                .map(|(m, min)| {
-                    format!(
-                        "{m} {} < required {min}",
-                        c.metrics
-                            .get(m)
-                            .map(|x| format!("{x:.4}"))
-                            .unwrap_or_else(|| "missing".into())
-                    )
-                })
+                .map(|(m, min)| format!("{m} {} < required {min}", shown(m)))
                 .collect();
+            failed.extend(
+                self.maximums
+                    .iter()
+                    .filter(|(m, max)| c.metrics.get(*m).is_none_or(|x| x > *max))
+                    .map(|(m, max)| format!("{m} {} > allowed {max}", shown(m))),
+            );
             if !failed.is_empty() {
                 reasons.push(format!("{}: {}", c.id, failed.join(", ")));
                 continue;
@@ -148,6 +156,12 @@ mod tests {
             p.select(&cands, Some(0.95)),
             Verdict::Winner("c".into(), 0.97)
         );
+        p.maximums.insert("roc_auc".into(), 0.98);
+        let capped = p.select(&[c("b", 0.99, 0.95)], None);
+        assert!(
+            matches!(capped, Verdict::NoWinner(r) if r[0].contains("roc_auc 0.9900 > allowed 0.98"))
+        );
+        p.maximums.clear();
         let none = p.select(&[c("b", 0.99, 0.85)], None);
         assert!(
             matches!(none, Verdict::NoWinner(r) if r[0].contains("accuracy 0.8500 < required 0.9"))

@@ -1,21 +1,26 @@
 //! The evaluation service: on `model-trained`, evaluates every candidate on the split's
-//! evaluation subset, saves the metrics against each model, applies the selection policy,
-//! marks the winner ready and publishes `model-ready`.
+//! evaluation subset with every configured evaluator, saves the metrics (and curves)
+//! against each model, applies the selection policy, marks the winner ready and publishes
+//! `model-ready` — or records why nothing qualifies (`selection.none` in the audit trail).
+//! With `reports_dir` set it writes an HTML report of the run there.
 
 use crate::error::{EvalError, Result};
-use crate::metrics::evaluator;
+use crate::metrics::{evaluator, Evaluator};
+use crate::report::{CandidateReport, Curves, RunReport};
+use crate::search::{Search, SearchReport};
 use crate::selection::{Candidate, SelectionPolicy, Verdict};
 use async_trait::async_trait;
 use mlpipe_core::broker::{Broker, BrokerExt, SubscribeOptions};
 use mlpipe_core::events::*;
 use mlpipe_core::service::{spawn_handler, EventHandler, HandlerError, ServiceHandle};
 use mlpipe_core::store::*;
-use mlpipe_core::{Envelope, EventId, ModelRef, RunId, SplitId};
-use mlpipe_models::Algorithms;
-use mlpipe_split::SegregationApi;
+use mlpipe_core::{Envelope, EventId, ModelId, ModelRef, RunId, SplitId};
+use mlpipe_models::{Algorithms, TrainingData};
+use mlpipe_split::{FoldStrategy, SegregationApi};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Consumer group of the evaluation service.
@@ -27,8 +32,14 @@ pub const GROUP: &str = "mlpipe-evaluate";
 pub struct EvaluationConfig {
     /// Metrics computed for every candidate.
     pub metrics: Vec<String>,
-    /// How the winner is chosen.
+    /// How the winner is chosen. Its metric and the metrics of its thresholds are
+    /// computed even when `metrics` does not list them.
     pub selection: SelectionPolicy,
+    /// Directory the HTML report of each run is written to (`<dir>/<run id>.html`); no
+    /// report when unset. The facade sets it to `<data_dir>/reports`.
+    pub reports_dir: Option<PathBuf>,
+    /// Bins of the calibration curve.
+    pub calibration_bins: usize,
 }
 
 impl Default for EvaluationConfig {
@@ -36,7 +47,31 @@ impl Default for EvaluationConfig {
         Self {
             metrics: vec!["accuracy".into(), "roc_auc".into()],
             selection: SelectionPolicy::default(),
+            reports_dir: None,
+            calibration_bins: 10,
         }
+    }
+}
+
+impl EvaluationConfig {
+    /// Every metric a run computes: `metrics`, then the selection metric and the metrics
+    /// of its thresholds, each once.
+    pub fn metric_names(&self) -> Vec<String> {
+        let mut names = self.metrics.clone();
+        let extra = std::iter::once(&self.selection.metric)
+            .chain(self.selection.minimums.keys())
+            .chain(self.selection.maximums.keys());
+        for m in extra {
+            if !names.contains(m) {
+                names.push(m.clone());
+            }
+        }
+        names
+    }
+
+    /// The evaluators of [`Self::metric_names`]; an unknown name is an error.
+    pub fn evaluators(&self) -> Result<Vec<Box<dyn Evaluator>>> {
+        self.metric_names().iter().map(|m| evaluator(m)).collect()
     }
 }
 
@@ -49,6 +84,12 @@ pub struct EvaluationReport {
     pub metrics: Vec<(ModelRef, BTreeMap<String, f64>)>,
     /// The winner, or why there is none.
     pub verdict: Verdict<ModelRef>,
+    /// Metrics that could not be computed, per candidate, with why.
+    pub problems: BTreeMap<ModelRef, Vec<String>>,
+    /// The HTML report written for the run, if reports are configured.
+    pub report_path: Option<PathBuf>,
+    /// The metrics table as terminal text.
+    pub table: String,
 }
 
 /// Evaluates candidates and chooses one.
@@ -82,12 +123,20 @@ impl EvaluationService {
         split: &SplitId,
         cause: Option<&EventId>,
     ) -> Result<EvaluationReport> {
-        let evaluators = self
-            .config
-            .metrics
-            .iter()
-            .map(|m| evaluator(m))
-            .collect::<Result<Vec<_>>>()?;
+        let evaluators = self.config.evaluators()?;
+        let policy = &self.config.selection;
+        if let Some(e) = evaluators.iter().find(|e| e.name() == policy.metric) {
+            if e.higher_is_better() != policy.higher_is_better {
+                tracing::warn!(
+                    metric = %policy.metric,
+                    "the selection policy ranks {} with higher_is_better = {}, but for this metric {} is better; set higher_is_better = {}",
+                    policy.metric,
+                    policy.higher_is_better,
+                    if e.higher_is_better() { "higher" } else { "lower" },
+                    e.higher_is_better()
+                );
+            }
+        }
         let seg = SegregationApi::new(self.stores.features.clone(), self.stores.lineage.clone());
         let eval = seg.get(split).await?.evaluation()?;
         let truth: Vec<f64> = eval.y.to_vec();
@@ -98,20 +147,37 @@ impl EvaluationService {
             )),
             None => RunId::generate(),
         };
+        let report_path = self
+            .config
+            .reports_dir
+            .as_ref()
+            .map(|d| d.join(format!("{run_id}.html")));
         let mut results = Vec::new();
+        let mut problems_by = BTreeMap::new();
+        let mut rows = Vec::new();
         for m in candidates {
             let bytes = self.stores.registry.artefact(m).await?;
-            let (_, model) = self.algorithms.load_bytes(&bytes)?;
-            let scores = model.predict_batch(eval.x.view())?;
+            let record = self.stores.registry.get(m).await?;
+            let scores = self
+                .algorithms
+                .load_bytes(&bytes)
+                .and_then(|(_, model)| model.predict_batch(eval.x.view()));
             let mut metrics = BTreeMap::new();
             let mut problems = Vec::new();
-            for e in &evaluators {
-                match e.evaluate(&truth, &scores) {
-                    Ok(v) => {
-                        metrics.insert(e.name().to_string(), v);
+            let mut curves = Curves::default();
+            match scores {
+                Ok(scores) => {
+                    for e in &evaluators {
+                        match e.evaluate(&truth, &scores) {
+                            Ok(v) => {
+                                metrics.insert(e.name().to_string(), v);
+                            }
+                            Err(err) => problems.push(err.to_string()),
+                        }
                     }
-                    Err(err) => problems.push(err.to_string()),
+                    curves = Curves::of(&truth, &scores, self.config.calibration_bins);
                 }
+                Err(err) => problems.push(format!("the model could not score: {err}")),
             }
             self.stores
                 .registry
@@ -120,7 +186,12 @@ impl EvaluationService {
                     model: m.clone(),
                     split_id: Some(split.clone()),
                     metrics: metrics.clone(),
-                    details: serde_json::json!({"rows": truth.len(), "problems": problems}),
+                    details: serde_json::json!({
+                        "rows": truth.len(),
+                        "problems": problems,
+                        "curves": curves,
+                        "report": report_path,
+                    }),
                     created_at: chrono::Utc::now(),
                 })
                 .await?;
@@ -132,6 +203,14 @@ impl EvaluationService {
                     "evaluated_in",
                 ))
                 .await?;
+            rows.push(CandidateReport {
+                name: m.to_string(),
+                description: format!("{} {}", record.kind, record.params),
+                metrics: metrics.clone(),
+                problems: problems.clone(),
+                curves,
+            });
+            problems_by.insert(m.clone(), problems);
             results.push((m.clone(), metrics));
         }
         let deployed = self.deployed_metric(candidates).await?;
@@ -142,8 +221,56 @@ impl EvaluationService {
                 metrics: x.clone(),
             })
             .collect();
-        let verdict = self.config.selection.select(&cands, deployed);
+        let verdict = match self.config.selection.select(&cands, deployed) {
+            Verdict::NoWinner(reasons) => Verdict::NoWinner(self.explain(reasons, &problems_by)),
+            w => w,
+        };
         let node = Node::Evaluation(run_id.clone());
+        let mut report = RunReport {
+            title: format!("Evaluation run {run_id}"),
+            context: vec![
+                ("run".into(), run_id.to_string()),
+                ("split".into(), split.to_string()),
+                ("evaluation rows".into(), truth.len().to_string()),
+                (
+                    "selection".into(),
+                    format!(
+                        "best {} ({} is better), minimums {:?}, maximums {:?}, margin {} over the deployed version",
+                        policy.metric,
+                        if policy.higher_is_better { "higher" } else { "lower" },
+                        policy.minimums,
+                        policy.maximums,
+                        policy.margin
+                    ),
+                ),
+                (
+                    "deployed version's metric".into(),
+                    deployed.map_or_else(|| "none deployed".into(), |d| format!("{d:.4}")),
+                ),
+            ],
+            candidates: rows,
+            winner: None,
+            verdict: Vec::new(),
+        };
+        match &verdict {
+            Verdict::Winner(m, v) => {
+                report.winner = Some(m.to_string());
+                report.verdict = vec![format!(
+                    "{m} wins with {} {v:.4}; it is marked ready and model-ready is published.",
+                    policy.metric
+                )];
+            }
+            Verdict::NoWinner(reasons) => {
+                report.verdict = std::iter::once("No candidate qualifies:".to_string())
+                    .chain(reasons.iter().cloned())
+                    .collect();
+            }
+        }
+        let table = report.text();
+        tracing::info!(run = %run_id, "evaluation results\n{table}");
+        if let Some(path) = &report_path {
+            self.write_report(path, &report.html(), &node).await?;
+        }
         match &verdict {
             Verdict::Winner(m, v) => {
                 self.stores.registry.mark_ready(m).await?;
@@ -171,7 +298,7 @@ impl EvaluationService {
                         GROUP,
                         "selection.none",
                         &node,
-                        serde_json::json!({"reasons": reasons}),
+                        serde_json::json!({"reasons": reasons, "deployed_metric": deployed}),
                     ))
                     .await?;
             }
@@ -180,7 +307,97 @@ impl EvaluationService {
             run_id,
             metrics: results,
             verdict,
+            problems: problems_by,
+            report_path,
+            table,
         })
+    }
+
+    /// Runs a hyper-parameter search on the training subset of `split` (cross-validated
+    /// with `folds`), records every candidate in the registry as a version of `model`
+    /// with its cross-validated scores ([`SearchReport::record`]), then evaluates the
+    /// recorded candidates on the split's evaluation subset like trained candidates:
+    /// every configured metric, the selection policy, `model-ready` for a winner, and the
+    /// report. The search runs on the rayon pool and blocks the calling task while it
+    /// trains.
+    pub async fn search(
+        &self,
+        search: &Search,
+        split: &SplitId,
+        folds: &dyn FoldStrategy,
+        model: &ModelId,
+        cause: Option<&EventId>,
+    ) -> Result<(SearchReport, EvaluationReport)> {
+        let seg = SegregationApi::new(self.stores.features.clone(), self.stores.lineage.clone());
+        let set = seg.get(split).await?.training()?;
+        let data = TrainingData {
+            x: set.x.view(),
+            y: set.y.view(),
+            feature_names: &set.feature_names,
+            feature_set_id: &set.feature_set_id,
+        };
+        let report = search.run(&self.algorithms, &data, folds)?;
+        tracing::info!(kind = %search.kind, metric = %search.metric, "search results\n{}", report.table());
+        let run_id = match cause {
+            Some(c) => RunId::new(format!(
+                "search-{}",
+                &hex::encode(Sha256::digest(c.as_str().as_bytes()))[..24]
+            )),
+            None => RunId::generate(),
+        };
+        let versions = report
+            .record(
+                &self.stores,
+                &self.algorithms,
+                &data,
+                model,
+                &run_id,
+                Some(split),
+            )
+            .await?;
+        let evaluation = self.evaluate(&versions, split, cause).await?;
+        Ok((report, evaluation))
+    }
+
+    /// Adds to each "has no <metric>" reason why the metric could not be computed.
+    fn explain(
+        &self,
+        reasons: Vec<String>,
+        problems: &BTreeMap<ModelRef, Vec<String>>,
+    ) -> Vec<String> {
+        reasons
+            .into_iter()
+            .map(|r| {
+                let hit = problems
+                    .iter()
+                    .find(|(m, p)| !p.is_empty() && r.starts_with(&format!("{m}: has no")));
+                match hit {
+                    Some((_, p)) => format!("{r} ({})", p.join("; ")),
+                    None => r,
+                }
+            })
+            .collect()
+    }
+
+    async fn write_report(&self, path: &std::path::Path, html: &str, node: &Node) -> Result<()> {
+        let io = |source| EvalError::Report {
+            path: path.to_path_buf(),
+            source,
+        };
+        if let Some(dir) = path.parent() {
+            tokio::fs::create_dir_all(dir).await.map_err(io)?;
+        }
+        tokio::fs::write(path, html).await.map_err(io)?;
+        self.stores
+            .lineage
+            .audit(AuditRecord::now(
+                GROUP,
+                "report.written",
+                node,
+                serde_json::json!({"path": path}),
+            ))
+            .await?;
+        Ok(())
     }
 
     /// The selection metric of the version live now for the candidates' model line.

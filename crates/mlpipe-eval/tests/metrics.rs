@@ -77,3 +77,18 @@ fn degenerate_inputs_are_typed_errors() {
     ));
     assert!(matches!(evaluator("f7"), Err(EvalError::UnknownMetric(_))));
 }
+
+#[test]
+fn public_types_are_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<EvalError>();
+    check::<EvaluationService>();
+    check::<EvaluationConfig>();
+    check::<EvaluationReport>();
+    check::<SelectionPolicy>();
+    check::<Search>();
+    check::<SearchReport>();
+    check::<CvResult>();
+    check::<Box<dyn Evaluator>>();
+    check::<mlpipe_eval::report::RunReport>();
+}
