@@ -35,14 +35,24 @@ pub(crate) fn encode(batches: &[RecordBatch], opts: PartOptions) -> Result<Bytes
     let first = batches
         .first()
         .ok_or_else(|| Error::invalid("nothing to encode"))?;
-    let props = WriterProperties::builder()
+    let mut props = WriterProperties::builder()
         .set_compression(if opts.compress {
             Compression::SNAPPY
         } else {
             Compression::UNCOMPRESSED
         })
-        .set_max_row_group_row_count(Some(opts.rows_per_part.max(1)))
-        .build();
+        .set_max_row_group_row_count(Some(opts.rows_per_part.max(1)));
+    // Measured values (floats) rarely repeat: trying a dictionary first costs a hash of
+    // every value for nothing, so float columns are written plain.
+    for f in first.schema().fields() {
+        if f.data_type().is_floating() {
+            props = props.set_column_dictionary_enabled(
+                parquet::schema::types::ColumnPath::from(f.name().as_str()),
+                false,
+            );
+        }
+    }
+    let props = props.build();
     let mut out = Vec::new();
     let mut w = ArrowWriter::try_new(&mut out, first.schema(), Some(props))
         .map_err(|e| error::parquet("open writer", e))?;

@@ -15,17 +15,31 @@
 //!   type, or text that is not UTF-8 → that row is quarantined (row number, raw text,
 //!   reason) and the rest ingest;
 //! - a last line without a newline is a normal row; if it was cut short (fewer fields) it
-//!   is quarantined like any short row.
+//!   is quarantined like any short row;
+//! - a UTF-16 file (byte-order mark) → [`IngestError::Encoding`].
+//!
+//! # Parallel, bounded reading
+//! The file is read once, sequentially, in 4 MiB blocks that are hashed and cut into
+//! pieces of whole records (newlines inside quoted fields are not cuts). Pieces are
+//! parsed in parallel on the rayon pool, a window of two per thread at a time, and their
+//! chunks are handed on in file order, so memory stays bounded however large the file.
+//! Row numbers in the quarantine count data lines from 1 after the header (a record
+//! spanning lines is numbered by its first line).
+
+mod columns;
+mod infer;
+mod pieces;
+
+pub use infer::{parse_timestamp, INFER_MAJORITY};
 
 use crate::error::{IngestError, Result};
 use crate::source::{Chunk, Source};
-use arrow_array::builder::{
-    BooleanBuilder, Float64Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
-};
-use arrow_array::{ArrayRef, RecordBatch};
-use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow_schema::SchemaRef;
 use async_trait::async_trait;
-use mlpipe_core::store::{BatchSummary, QuarantinedRecord};
+use columns::Columns;
+use infer::{header_names, infer_schema};
+use mlpipe_core::store::BatchSummary;
+use pieces::{parse_window, ParseSpec, Piece, Scanner};
 use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -195,19 +209,89 @@ impl Source for CsvSource {
     }
 }
 
-/// Counts and hashes every byte read.
-struct HashingReader<R> {
-    inner: R,
-    hasher: Sha256,
-    bytes: u64,
+/// Bytes read from the file at a time, and the size pieces are cut at.
+const PIECE_BYTES: usize = 4 << 20;
+
+fn open(path: &Path) -> Result<std::fs::File> {
+    std::fs::File::open(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => IngestError::Missing {
+            path: path.to_path_buf(),
+        },
+        _ => IngestError::Unreadable {
+            path: path.to_path_buf(),
+            source: e,
+        },
+    })
 }
 
-impl<R: Read> Read for HashingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.bytes += n as u64;
-        Ok(n)
+/// The file in pieces of whole records, hashed and counted as it is read.
+struct PieceReader {
+    file: std::fs::File,
+    path: PathBuf,
+    quote: u8,
+    pending: Vec<u8>,
+    scanner: Scanner,
+    next_line: u64,
+    hasher: Sha256,
+    bytes: u64,
+    eof: bool,
+}
+
+impl PieceReader {
+    fn new(file: std::fs::File, path: &Path, quote: u8) -> Self {
+        Self {
+            file,
+            path: path.to_path_buf(),
+            quote,
+            pending: Vec::with_capacity(PIECE_BYTES * 2),
+            scanner: Scanner::default(),
+            next_line: 1,
+            hasher: Sha256::new(),
+            bytes: 0,
+            eof: false,
+        }
+    }
+
+    /// The next piece of at least `PIECE_BYTES` (less at the end), or `None` at the end.
+    fn next(&mut self) -> Result<Option<Piece>> {
+        while !self.eof && (self.pending.len() < PIECE_BYTES || self.scanner_has_no_cut()) {
+            let start = self.pending.len();
+            self.pending.resize(start + PIECE_BYTES, 0);
+            let n = loop {
+                match self.file.read(&mut self.pending[start..]) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        return Err(IngestError::Unreadable {
+                            path: self.path.clone(),
+                            source: e,
+                        })
+                    }
+                }
+            };
+            self.pending.truncate(start + n);
+            self.hasher.update(&self.pending[start..]);
+            self.bytes += n as u64;
+            self.eof = n == 0;
+            self.scanner.scan(&self.pending, self.quote);
+        }
+        if let Some(p) = self.scanner.take(&mut self.pending, &mut self.next_line) {
+            return Ok(Some(p));
+        }
+        if self.pending.is_empty() {
+            return Ok(None);
+        }
+        // The end of the file without a final newline: the rest is the last piece.
+        self.scanner = Scanner::default();
+        Ok(Some(Piece {
+            bytes: std::mem::take(&mut self.pending),
+            first_line: self.next_line,
+        }))
+    }
+
+    fn scanner_has_no_cut(&mut self) -> bool {
+        self.scanner.scan(&self.pending, self.quote);
+        !self.scanner.has_cut()
     }
 }
 
@@ -218,36 +302,33 @@ fn read_file(
     summary: &Mutex<BatchSummary>,
 ) -> Result<()> {
     let name = path.display().to_string();
-    let file = std::fs::File::open(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => IngestError::Missing {
-            path: path.to_path_buf(),
-        },
-        _ => IngestError::Unreadable {
-            path: path.to_path_buf(),
-            source: e,
-        },
-    })?;
+    let file = open(path)?;
     if file.metadata().map(|m| m.len() == 0).unwrap_or(false) {
         return Err(IngestError::Empty(name));
     }
-    let hashing = HashingReader {
-        inner: file,
-        hasher: Sha256::new(),
-        bytes: 0,
+    let mut reader = PieceReader::new(file, path, o.quote);
+    let Some(mut first) = reader.next()? else {
+        return Err(IngestError::Empty(name));
     };
+    if first.bytes.starts_with(&[0xFF, 0xFE]) || first.bytes.starts_with(&[0xFE, 0xFF]) {
+        return Err(IngestError::Encoding {
+            source_name: name,
+            reason: "the file starts with a UTF-16 byte-order mark; convert it to UTF-8".into(),
+        });
+    }
+
+    // Header and inference sample come from the first piece.
     let mut rdr = csv::ReaderBuilder::new()
         .delimiter(o.delimiter)
         .quote(o.quote)
         .has_headers(false)
         .flexible(true)
-        .buffer_capacity(1 << 20)
-        .from_reader(hashing);
+        .from_reader(first.bytes.as_slice());
+    let mut record = csv::ByteRecord::new();
     let io_err = |e: csv::Error| IngestError::Unreadable {
         path: path.to_path_buf(),
         source: std::io::Error::other(e.to_string()),
     };
-
-    let mut record = csv::ByteRecord::new();
     let header: Vec<String> = if o.has_header {
         if !rdr.read_byte_record(&mut record).map_err(io_err)? {
             return Err(IngestError::Empty(name));
@@ -256,18 +337,17 @@ fn read_file(
     } else {
         Vec::new()
     };
-
-    // Sample rows for inference (kept, then ingested first).
+    let data_start = rdr.position().byte() as usize;
     let mut sample: Vec<(u64, csv::ByteRecord)> = Vec::new();
-    let mut row_no: u64 = 0;
-    let infer = o.schema.is_none();
-    while infer && sample.len() < o.infer_rows {
+    let mut data_rows = 0u64;
+    while sample.len() < o.infer_rows.max(1) {
         if !rdr.read_byte_record(&mut record).map_err(io_err)? {
             break;
         }
-        row_no += 1;
-        sample.push((row_no, record.clone()));
+        data_rows += 1;
+        sample.push((data_rows, record.clone()));
     }
+    drop(rdr);
     let schema = match &o.schema {
         Some(s) => s.clone(),
         None => {
@@ -284,6 +364,7 @@ fn read_file(
             infer_schema(&names, &sample)
         }
     };
+    drop(sample);
     if !header.is_empty() && header.len() != schema.fields().len() {
         return Err(IngestError::BadHeader {
             source_name: name,
@@ -297,345 +378,55 @@ fn read_file(
     if tx.blocking_send(Ok(Msg::Schema(schema.clone()))).is_err() {
         return Ok(());
     }
-
-    let mut cols = Columns::new(&schema, o.chunk_rows);
-    let mut bad = Vec::new();
-    let push =
-        |cols: &mut Columns, bad: &mut Vec<QuarantinedRecord>, n: u64, r: &csv::ByteRecord| {
-            if let Err(reason) = cols.push(r) {
-                bad.push(QuarantinedRecord {
-                    row: n,
-                    raw: raw_text(r, o.delimiter),
-                    reason,
-                });
-            }
-        };
-    for (n, r) in &sample {
-        push(&mut cols, &mut bad, *n, r);
-        if cols.len() >= o.chunk_rows {
-            send_chunk(tx, &schema, &mut cols, &mut bad)?;
-        }
-    }
-    drop(sample);
+    let header_lines = u64::from(o.has_header);
+    first.first_line += memchr::memchr_iter(b'\n', &first.bytes[..data_start]).count() as u64;
+    first.bytes.drain(..data_start);
+    let spec = ParseSpec {
+        schema: schema.clone(),
+        delimiter: o.delimiter,
+        quote: o.quote,
+        chunk_rows: o.chunk_rows.max(1),
+        header_lines,
+    };
+    let window_size = (rayon::current_num_threads() * 2).max(2);
+    let mut window = vec![first];
+    let mut sent_any = false;
     loop {
-        match rdr.read_byte_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => {
-                // A malformed record (the csv crate only fails on I/O or invalid UTF-8 in
-                // headers): quarantine what we can say about it and go on.
-                row_no += 1;
-                bad.push(QuarantinedRecord {
-                    row: row_no,
-                    raw: String::new(),
-                    reason: e.to_string(),
-                });
-                if e.is_io_error() {
-                    return Err(io_err(e));
+        let piece = reader.next()?;
+        let end = piece.is_none();
+        if let Some(p) = piece {
+            window.push(p);
+        }
+        if window.len() >= window_size || (end && !window.is_empty()) {
+            for chunks in parse_window(&window, &spec) {
+                for chunk in chunks? {
+                    sent_any = true;
+                    if tx.blocking_send(Ok(Msg::Chunk(chunk))).is_err() {
+                        // The consumer gave up; stop quietly.
+                        return Ok(());
+                    }
                 }
-                continue;
             }
+            window.clear();
         }
-        row_no += 1;
-        push(&mut cols, &mut bad, row_no, &record);
-        if cols.len() + bad.len() >= o.chunk_rows {
-            send_chunk(tx, &schema, &mut cols, &mut bad)?;
+        if end {
+            break;
         }
     }
-    if cols.len() > 0 || !bad.is_empty() {
-        send_chunk(tx, &schema, &mut cols, &mut bad)?;
+    if !sent_any {
+        // Header only, with an explicit schema: one empty batch.
+        let empty = Columns::new(&schema, 0).finish_empty(&schema)?;
+        let _ = tx.blocking_send(Ok(Msg::Chunk(Chunk {
+            batch: empty,
+            quarantined: Vec::new(),
+        })));
     }
-    let inner = rdr.into_inner();
     if let Ok(mut s) = summary.lock() {
         *s = BatchSummary {
-            checksum: hex::encode(inner.hasher.finalize()),
-            source_bytes: inner.bytes,
+            checksum: hex::encode(reader.hasher.finalize()),
+            source_bytes: reader.bytes,
         };
     }
     Ok(())
 }
 
-fn send_chunk(
-    tx: &mpsc::Sender<Result<Msg>>,
-    schema: &SchemaRef,
-    cols: &mut Columns,
-    bad: &mut Vec<QuarantinedRecord>,
-) -> Result<()> {
-    let batch = cols.finish(schema)?;
-    let chunk = Chunk {
-        batch,
-        quarantined: std::mem::take(bad),
-    };
-    // A closed channel means the consumer gave up; stop quietly.
-    let _ = tx.blocking_send(Ok(Msg::Chunk(chunk)));
-    Ok(())
-}
-
-fn header_names(record: &csv::ByteRecord, source: &str) -> Result<Vec<String>> {
-    let mut names = Vec::with_capacity(record.len());
-    for (i, f) in record.iter().enumerate() {
-        let n = std::str::from_utf8(f).map_err(|_| IngestError::BadHeader {
-            source_name: source.to_string(),
-            reason: format!("column {} is not valid UTF-8", i + 1),
-        })?;
-        let n = n.trim().trim_start_matches('\u{feff}');
-        let n = if n.is_empty() {
-            format!("column_{}", i + 1)
-        } else {
-            n.to_string()
-        };
-        if names.contains(&n) {
-            return Err(IngestError::BadHeader {
-                source_name: source.to_string(),
-                reason: format!("column name `{n}` appears twice"),
-            });
-        }
-        names.push(n);
-    }
-    Ok(names)
-}
-
-fn raw_text(r: &csv::ByteRecord, delimiter: u8) -> String {
-    let parts: Vec<String> = r
-        .iter()
-        .map(|f| String::from_utf8_lossy(f).into_owned())
-        .collect();
-    parts.join(&(delimiter as char).to_string())
-}
-
-fn field_str(f: &[u8]) -> Option<&str> {
-    std::str::from_utf8(f).ok().map(str::trim)
-}
-
-fn parse_bool(s: &str) -> Option<bool> {
-    match s.to_ascii_lowercase().as_str() {
-        "true" | "t" | "yes" | "1" => Some(true),
-        "false" | "f" | "no" | "0" => Some(false),
-        _ => None,
-    }
-}
-
-/// Parses `2024-01-31`, `2024-01-31 12:00:00`, `2024-01-31T12:00:00[.fff][Z|±hh:mm]` as
-/// microseconds since the epoch (UTC when no offset is given).
-pub fn parse_timestamp(s: &str) -> Option<i64> {
-    use chrono::{DateTime, NaiveDate, NaiveDateTime};
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Some(t.timestamp_micros());
-    }
-    for fmt in [
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%d %H:%M",
-        "%Y-%m-%dT%H:%M",
-    ] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
-            return Some(t.and_utc().timestamp_micros());
-        }
-    }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|t| t.and_utc().timestamp_micros())
-}
-
-/// Share of sampled values that must parse as a type for a column to get it.
-pub const INFER_MAJORITY: f64 = 0.9;
-
-fn infer_schema(names: &[String], sample: &[(u64, csv::ByteRecord)]) -> SchemaRef {
-    let fields: Vec<Field> = names
-        .iter()
-        .enumerate()
-        .map(|(i, name)| {
-            let values: Vec<&str> = sample
-                .iter()
-                .filter(|(_, r)| r.len() == names.len())
-                .filter_map(|(_, r)| r.get(i))
-                .filter_map(field_str)
-                .filter(|s| !s.is_empty())
-                .collect();
-            // A column is typed by what (nearly) all its sampled values are: a few stray
-            // values in a numeric column are bad rows to quarantine, not a reason to turn
-            // the whole column into text.
-            let share = |ok: usize| ok as f64 >= INFER_MAJORITY * values.len() as f64;
-            let count = |f: &dyn Fn(&str) -> bool| values.iter().filter(|v| f(v)).count();
-            let dt = if values.is_empty() {
-                DataType::Utf8
-            } else if count(&|v| v.parse::<i64>().is_ok()) == values.len() {
-                DataType::Int64
-            } else if share(count(&|v| v.parse::<f64>().is_ok())) {
-                if share(count(&|v| v.parse::<i64>().is_ok())) {
-                    DataType::Int64
-                } else {
-                    DataType::Float64
-                }
-            } else if share(count(&|v| parse_bool(v).is_some())) {
-                DataType::Boolean
-            } else if share(count(&|v| parse_timestamp(v).is_some())) {
-                DataType::Timestamp(TimeUnit::Microsecond, None)
-            } else {
-                DataType::Utf8
-            };
-            Field::new(name, dt, true)
-        })
-        .collect();
-    Arc::new(Schema::new(fields))
-}
-
-/// Column builders that can take a row whole or not at all.
-struct Columns {
-    cols: Vec<Col>,
-    rows: usize,
-}
-
-enum Col {
-    Int(Vec<Option<i64>>),
-    Float(Vec<Option<f64>>),
-    Bool(Vec<Option<bool>>),
-    Ts(Vec<Option<i64>>),
-    Str(Vec<Option<String>>),
-}
-
-impl Columns {
-    fn new(schema: &Schema, cap: usize) -> Self {
-        let cols = schema
-            .fields()
-            .iter()
-            .map(|f| match f.data_type() {
-                DataType::Int64 => Col::Int(Vec::with_capacity(cap)),
-                DataType::Float64 => Col::Float(Vec::with_capacity(cap)),
-                DataType::Boolean => Col::Bool(Vec::with_capacity(cap)),
-                DataType::Timestamp(TimeUnit::Microsecond, None) => {
-                    Col::Ts(Vec::with_capacity(cap))
-                }
-                _ => Col::Str(Vec::with_capacity(cap)),
-            })
-            .collect();
-        Self { cols, rows: 0 }
-    }
-
-    fn len(&self) -> usize {
-        self.rows
-    }
-
-    /// Appends a row, or leaves every column as it was and says why not.
-    fn push(&mut self, r: &csv::ByteRecord) -> std::result::Result<(), String> {
-        if r.len() != self.cols.len() {
-            return Err(format!("{} fields, expected {}", r.len(), self.cols.len()));
-        }
-        for (i, (col, raw)) in self.cols.iter_mut().zip(r.iter()).enumerate() {
-            let res = match col {
-                Col::Str(v) => match std::str::from_utf8(raw) {
-                    Ok("") => {
-                        v.push(None);
-                        Ok(())
-                    }
-                    Ok(s) => {
-                        v.push(Some(s.to_string()));
-                        Ok(())
-                    }
-                    Err(_) => Err(format!("field {} is not valid UTF-8", i + 1)),
-                },
-                _ => match field_str(raw) {
-                    None => Err(format!("field {} is not valid UTF-8", i + 1)),
-                    Some(s) => push_typed(col, s)
-                        .map_err(|t| format!("field {} (`{s}`) is not a valid {t}", i + 1)),
-                },
-            };
-            if let Err(reason) = res {
-                for c in &mut self.cols[..i] {
-                    c.truncate(self.rows);
-                }
-                return Err(reason);
-            }
-        }
-        self.rows += 1;
-        Ok(())
-    }
-
-    fn finish(&mut self, schema: &SchemaRef) -> Result<RecordBatch> {
-        let arrays: Vec<ArrayRef> = self
-            .cols
-            .iter_mut()
-            .map(|c| -> ArrayRef {
-                match c {
-                    Col::Int(v) => {
-                        let mut b = Int64Builder::with_capacity(v.len());
-                        b.extend(v.drain(..));
-                        Arc::new(b.finish())
-                    }
-                    Col::Float(v) => {
-                        let mut b = Float64Builder::with_capacity(v.len());
-                        b.extend(v.drain(..));
-                        Arc::new(b.finish())
-                    }
-                    Col::Bool(v) => {
-                        let mut b = BooleanBuilder::with_capacity(v.len());
-                        b.extend(v.drain(..));
-                        Arc::new(b.finish())
-                    }
-                    Col::Ts(v) => {
-                        let mut b = TimestampMicrosecondBuilder::with_capacity(v.len());
-                        b.extend(v.drain(..));
-                        Arc::new(b.finish())
-                    }
-                    Col::Str(v) => {
-                        let mut b = StringBuilder::new();
-                        for s in v.drain(..) {
-                            b.append_option(s);
-                        }
-                        Arc::new(b.finish())
-                    }
-                }
-            })
-            .collect();
-        self.rows = 0;
-        RecordBatch::try_new(schema.clone(), arrays)
-            .map_err(|e| IngestError::Core(mlpipe_core::Error::from(e)))
-    }
-}
-
-fn push_typed(col: &mut Col, s: &str) -> std::result::Result<(), &'static str> {
-    match col {
-        Col::Int(v) => {
-            if s.is_empty() {
-                v.push(None)
-            } else {
-                v.push(Some(s.parse().map_err(|_| "integer")?))
-            }
-        }
-        Col::Float(v) => {
-            if s.is_empty() {
-                v.push(None)
-            } else {
-                v.push(Some(s.parse().map_err(|_| "number")?))
-            }
-        }
-        Col::Bool(v) => {
-            if s.is_empty() {
-                v.push(None)
-            } else {
-                v.push(Some(parse_bool(s).ok_or("boolean")?))
-            }
-        }
-        Col::Ts(v) => {
-            if s.is_empty() {
-                v.push(None)
-            } else {
-                v.push(Some(parse_timestamp(s).ok_or("timestamp")?))
-            }
-        }
-        Col::Str(_) => {}
-    }
-    Ok(())
-}
-
-impl Col {
-    fn truncate(&mut self, n: usize) {
-        match self {
-            Col::Int(v) | Col::Ts(v) => v.truncate(n),
-            Col::Float(v) => v.truncate(n),
-            Col::Bool(v) => v.truncate(n),
-            Col::Str(v) => v.truncate(n),
-        }
-    }
-}

@@ -1,0 +1,218 @@
+//! Typed column buffers for CSV rows: a row goes in whole or not at all, and finished
+//! columns become Arrow arrays without another copy of the values.
+
+use super::infer::{field_str, parse_bool, parse_timestamp};
+use crate::error::{IngestError, Result};
+use arrow_array::types::{Float64Type, Int64Type, TimestampMicrosecondType};
+use arrow_array::{ArrayRef, ArrowPrimitiveType, BooleanArray, PrimitiveArray, RecordBatch};
+use arrow_array::builder::StringBuilder;
+use arrow_schema::{DataType, Schema, SchemaRef, TimeUnit};
+use std::sync::Arc;
+
+/// The fields of a record joined by the delimiter (for the quarantine).
+pub(crate) fn raw_text<'a>(fields: impl Iterator<Item = &'a [u8]>, delimiter: u8) -> String {
+    let parts: Vec<String> = fields
+        .map(|f| String::from_utf8_lossy(f).into_owned())
+        .collect();
+    parts.join(&(delimiter as char).to_string())
+}
+
+/// Values and validity of one column.
+struct Buf<T> {
+    values: Vec<T>,
+    valid: Vec<bool>,
+    nulls: usize,
+}
+
+impl<T: Default> Buf<T> {
+    fn new(cap: usize) -> Self {
+        Self {
+            values: Vec::with_capacity(cap),
+            valid: Vec::with_capacity(cap),
+            nulls: 0,
+        }
+    }
+    fn push(&mut self, v: Option<T>) {
+        match v {
+            Some(v) => {
+                self.values.push(v);
+                self.valid.push(true);
+            }
+            None => {
+                self.values.push(T::default());
+                self.valid.push(false);
+                self.nulls += 1;
+            }
+        }
+    }
+    fn truncate(&mut self, n: usize) {
+        if n < self.valid.len() {
+            self.nulls -= self.valid[n..].iter().filter(|v| !**v).count();
+        }
+        self.values.truncate(n);
+        self.valid.truncate(n);
+    }
+    fn take_nulls(&mut self) -> Option<arrow_buffer::NullBuffer> {
+        let valid = std::mem::take(&mut self.valid);
+        let nulls = std::mem::take(&mut self.nulls);
+        (nulls > 0).then(|| arrow_buffer::NullBuffer::from(valid))
+    }
+}
+
+impl<T: Default + arrow_buffer::ArrowNativeType> Buf<T> {
+    fn finish<P: ArrowPrimitiveType<Native = T>>(&mut self) -> PrimitiveArray<P> {
+        let cap = self.values.capacity();
+        let nulls = self.take_nulls();
+        let values = std::mem::replace(&mut self.values, Vec::with_capacity(cap));
+        self.valid.reserve(cap);
+        PrimitiveArray::new(values.into(), nulls)
+    }
+}
+
+enum Col {
+    Int(Buf<i64>),
+    Float(Buf<f64>),
+    Bool(Buf<bool>),
+    Ts(Buf<i64>),
+    Str(Vec<Option<String>>),
+}
+
+/// Column buffers that can take a row whole or not at all.
+pub(crate) struct Columns {
+    cols: Vec<Col>,
+    rows: usize,
+}
+
+impl Columns {
+    pub(crate) fn new(schema: &Schema, cap: usize) -> Self {
+        let cols = schema
+            .fields()
+            .iter()
+            .map(|f| match f.data_type() {
+                DataType::Int64 => Col::Int(Buf::new(cap)),
+                DataType::Float64 => Col::Float(Buf::new(cap)),
+                DataType::Boolean => Col::Bool(Buf::new(cap)),
+                DataType::Timestamp(TimeUnit::Microsecond, None) => Col::Ts(Buf::new(cap)),
+                _ => Col::Str(Vec::with_capacity(cap)),
+            })
+            .collect();
+        Self { cols, rows: 0 }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.rows
+    }
+
+    /// Appends a row of `count` fields, or leaves every column as it was and says why not.
+    pub(crate) fn push<'a>(
+        &mut self,
+        fields: impl Iterator<Item = &'a [u8]>,
+        count: usize,
+    ) -> std::result::Result<(), String> {
+        if count != self.cols.len() {
+            return Err(format!("{count} fields, expected {}", self.cols.len()));
+        }
+        for (i, (col, raw)) in self.cols.iter_mut().zip(fields).enumerate() {
+            if let Err(reason) = push_field(col, raw, i) {
+                for c in &mut self.cols[..i] {
+                    c.truncate(self.rows);
+                }
+                return Err(reason);
+            }
+        }
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// An empty batch of the schema.
+    pub(crate) fn finish_empty(mut self, schema: &SchemaRef) -> Result<RecordBatch> {
+        self.finish(schema)
+    }
+
+    /// The rows so far as a batch; the buffers start again empty.
+    pub(crate) fn finish(&mut self, schema: &SchemaRef) -> Result<RecordBatch> {
+        let arrays: Vec<ArrayRef> = self
+            .cols
+            .iter_mut()
+            .map(|c| -> ArrayRef {
+                match c {
+                    Col::Int(b) => Arc::new(b.finish::<Int64Type>()),
+                    Col::Float(b) => Arc::new(b.finish::<Float64Type>()),
+                    Col::Ts(b) => Arc::new(b.finish::<TimestampMicrosecondType>()),
+                    Col::Bool(b) => {
+                        let nulls = b.take_nulls();
+                        let values = std::mem::take(&mut b.values);
+                        Arc::new(BooleanArray::new(values.into(), nulls))
+                    }
+                    Col::Str(v) => {
+                        let mut b = StringBuilder::new();
+                        for s in v.drain(..) {
+                            b.append_option(s);
+                        }
+                        Arc::new(b.finish())
+                    }
+                }
+            })
+            .collect();
+        self.rows = 0;
+        RecordBatch::try_new(schema.clone(), arrays)
+            .map_err(|e| IngestError::Core(mlpipe_core::Error::from(e)))
+    }
+}
+
+fn push_field(col: &mut Col, raw: &[u8], i: usize) -> std::result::Result<(), String> {
+    let not_utf8 = || format!("field {} is not valid UTF-8", i + 1);
+    if let Col::Str(v) = col {
+        return match std::str::from_utf8(raw) {
+            Ok("") => {
+                v.push(None);
+                Ok(())
+            }
+            Ok(s) => {
+                v.push(Some(s.to_string()));
+                Ok(())
+            }
+            Err(_) => Err(not_utf8()),
+        };
+    }
+    let s = field_str(raw).ok_or_else(not_utf8)?;
+    push_typed(col, s).map_err(|t| format!("field {} (`{s}`) is not a valid {t}", i + 1))
+}
+
+fn push_typed(col: &mut Col, s: &str) -> std::result::Result<(), &'static str> {
+    match col {
+        Col::Int(v) => v.push(if s.is_empty() {
+            None
+        } else {
+            Some(s.parse().map_err(|_| "integer")?)
+        }),
+        Col::Float(v) => v.push(if s.is_empty() {
+            None
+        } else {
+            Some(s.parse().map_err(|_| "number")?)
+        }),
+        Col::Bool(v) => v.push(if s.is_empty() {
+            None
+        } else {
+            Some(parse_bool(s).ok_or("boolean")?)
+        }),
+        Col::Ts(v) => v.push(if s.is_empty() {
+            None
+        } else {
+            Some(parse_timestamp(s).ok_or("timestamp")?)
+        }),
+        Col::Str(_) => {}
+    }
+    Ok(())
+}
+
+impl Col {
+    fn truncate(&mut self, n: usize) {
+        match self {
+            Col::Int(v) | Col::Ts(v) => v.truncate(n),
+            Col::Float(v) => v.truncate(n),
+            Col::Bool(v) => v.truncate(n),
+            Col::Str(v) => v.truncate(n),
+        }
+    }
+}

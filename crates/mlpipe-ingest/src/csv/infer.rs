@@ -1,0 +1,108 @@
+//! Header names and schema inference for CSV files.
+
+use crate::error::{IngestError, Result};
+use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use std::sync::Arc;
+
+pub(crate) fn header_names(record: &csv::ByteRecord, source: &str) -> Result<Vec<String>> {
+    let mut names = Vec::with_capacity(record.len());
+    for (i, f) in record.iter().enumerate() {
+        let n = std::str::from_utf8(f).map_err(|_| IngestError::BadHeader {
+            source_name: source.to_string(),
+            reason: format!("column {} is not valid UTF-8", i + 1),
+        })?;
+        let n = n.trim().trim_start_matches('\u{feff}');
+        let n = if n.is_empty() {
+            format!("column_{}", i + 1)
+        } else {
+            n.to_string()
+        };
+        if names.contains(&n) {
+            return Err(IngestError::BadHeader {
+                source_name: source.to_string(),
+                reason: format!("column name `{n}` appears twice"),
+            });
+        }
+        names.push(n);
+    }
+    Ok(names)
+}
+
+pub(crate) fn field_str(f: &[u8]) -> Option<&str> {
+    std::str::from_utf8(f).ok().map(str::trim)
+}
+
+pub(crate) fn parse_bool(s: &str) -> Option<bool> {
+    match s.to_ascii_lowercase().as_str() {
+        "true" | "t" | "yes" | "1" => Some(true),
+        "false" | "f" | "no" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+/// Parses `2024-01-31`, `2024-01-31 12:00:00`, `2024-01-31T12:00:00[.fff][Z|±hh:mm]` as
+/// microseconds since the epoch (UTC when no offset is given).
+pub fn parse_timestamp(s: &str) -> Option<i64> {
+    use chrono::{DateTime, NaiveDate, NaiveDateTime};
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.timestamp_micros());
+    }
+    for fmt in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+    ] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
+            return Some(t.and_utc().timestamp_micros());
+        }
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc().timestamp_micros())
+}
+
+/// Share of sampled values that must parse as a type for a column to get it.
+pub const INFER_MAJORITY: f64 = 0.9;
+
+pub(crate) fn infer_schema(names: &[String], sample: &[(u64, csv::ByteRecord)]) -> SchemaRef {
+    let fields: Vec<Field> = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let values: Vec<&str> = sample
+                .iter()
+                .filter(|(_, r)| r.len() == names.len())
+                .filter_map(|(_, r)| r.get(i))
+                .filter_map(field_str)
+                .filter(|s| !s.is_empty())
+                .collect();
+            // A column is typed by what (nearly) all its sampled values are: a few stray
+            // values in a numeric column are bad rows to quarantine, not a reason to turn
+            // the whole column into text.
+            let share = |ok: usize| ok as f64 >= INFER_MAJORITY * values.len() as f64;
+            let count = |f: &dyn Fn(&str) -> bool| values.iter().filter(|v| f(v)).count();
+            let dt = if values.is_empty() {
+                DataType::Utf8
+            } else if count(&|v| v.parse::<i64>().is_ok()) == values.len() {
+                DataType::Int64
+            } else if share(count(&|v| v.parse::<f64>().is_ok())) {
+                if share(count(&|v| v.parse::<i64>().is_ok())) {
+                    DataType::Int64
+                } else {
+                    DataType::Float64
+                }
+            } else if share(count(&|v| parse_bool(v).is_some())) {
+                DataType::Boolean
+            } else if share(count(&|v| parse_timestamp(v).is_some())) {
+                DataType::Timestamp(TimeUnit::Microsecond, None)
+            } else {
+                DataType::Utf8
+            };
+            Field::new(name, dt, true)
+        })
+        .collect();
+    Arc::new(Schema::new(fields))
+}
+
