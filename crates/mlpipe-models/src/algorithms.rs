@@ -5,8 +5,13 @@
 
 use crate::error::{ModelError, Result};
 use crate::facade::{Model, ModelArtefact, Trainer};
+use crate::forest::{ForestModel, RandomForest, RandomForestRegressor};
+use crate::kmeans::{KMeans, KMeansModel};
+use crate::linear::{ElasticNet, LinearModel, LinearRegression, Ridge};
 use crate::logistic::{LogisticModel, LogisticRegression};
+use crate::naive_bayes::{GaussianNb, GaussianNbModel};
 use crate::tree::{DecisionTree, TreeModel};
+use crate::tree_regressor::{DecisionTreeRegressor, RegressionTreeModel};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -50,6 +55,66 @@ impl Algorithms {
             "decision_tree",
             |p| Ok(Box::new(DecisionTree(params("decision_tree", p)?))),
             |art| Ok(Box::new(TreeModel::from_artefact(art)?)),
+        );
+        a.register(
+            crate::arima::KIND,
+            |p| {
+                Ok(Box::new(crate::arima::ArimaTrainer::try_new(params(
+                    crate::arima::KIND,
+                    p,
+                )?)?))
+            },
+            |art| Ok(Box::new(crate::arima::ArimaModel::from_artefact(art)?)),
+        );
+        a.register(
+            "decision_tree_regressor",
+            |p| {
+                Ok(Box::new(DecisionTreeRegressor(params(
+                    "decision_tree_regressor",
+                    p,
+                )?)))
+            },
+            |art| Ok(Box::new(RegressionTreeModel::from_artefact(art)?)),
+        );
+        a.register(
+            "linear_regression",
+            |p| Ok(Box::new(LinearRegression(params("linear_regression", p)?))),
+            |art| Ok(Box::new(LinearModel::from_artefact(art)?)),
+        );
+        a.register(
+            "ridge",
+            |p| Ok(Box::new(Ridge(params("ridge", p)?))),
+            |art| Ok(Box::new(LinearModel::from_artefact(art)?)),
+        );
+        a.register(
+            "elastic_net",
+            |p| Ok(Box::new(ElasticNet(params("elastic_net", p)?))),
+            |art| Ok(Box::new(LinearModel::from_artefact(art)?)),
+        );
+        a.register(
+            "gaussian_nb",
+            |p| Ok(Box::new(GaussianNb(params("gaussian_nb", p)?))),
+            |art| Ok(Box::new(GaussianNbModel::from_artefact(art)?)),
+        );
+        a.register(
+            "random_forest",
+            |p| Ok(Box::new(RandomForest(params("random_forest", p)?))),
+            |art| Ok(Box::new(ForestModel::from_artefact(art)?)),
+        );
+        a.register(
+            "random_forest_regressor",
+            |p| {
+                Ok(Box::new(RandomForestRegressor(params(
+                    "random_forest_regressor",
+                    p,
+                )?)))
+            },
+            |art| Ok(Box::new(ForestModel::from_artefact(art)?)),
+        );
+        a.register(
+            "kmeans",
+            |p| Ok(Box::new(KMeans(params("kmeans", p)?))),
+            |art| Ok(Box::new(KMeansModel::from_artefact(art)?)),
         );
         a
     }

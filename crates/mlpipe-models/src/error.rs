@@ -34,6 +34,18 @@ pub enum ModelError {
         /// What is wrong.
         reason: String,
     },
+    /// More features than the model can learn from the data it was given.
+    #[error("{kind} cannot learn {features} features from {rows} rows: {hint}")]
+    TooManyFeatures {
+        /// Model kind.
+        kind: String,
+        /// Features given.
+        features: usize,
+        /// Rows given.
+        rows: usize,
+        /// What to do about it.
+        hint: String,
+    },
     /// Input width differs from what the model was trained on.
     #[error("model expects {expected} features, got {got}")]
     Width {
@@ -69,8 +81,15 @@ pub enum ModelError {
         /// What happened.
         reason: String,
     },
-    /// Training ran out of time.
-    #[error("training {name} timed out after {seconds} s")]
+    /// An iterative fit stopped because its attempt was cancelled (timed out or
+    /// superseded by a retry, which resumes from its checkpoint).
+    #[error("training of {kind} was cancelled; a retry resumes from the last checkpoint")]
+    Cancelled {
+        /// Model kind.
+        kind: String,
+    },
+    /// A candidate ran out of time.
+    #[error("training of candidate `{name}` timed out after {seconds} s; raise timeout_secs or train on fewer rows")]
     Timeout {
         /// Candidate name.
         name: String,

@@ -29,6 +29,17 @@ pub trait Trainer: Send + Sync {
     fn params(&self) -> serde_json::Value;
     /// Trains a model.
     fn train(&self, data: &TrainingData<'_>) -> Result<Box<dyn Model>>;
+    /// Trains a model, resuming from and saving to `checkpoint`, and stopping with
+    /// [`ModelError::Cancelled`] when it is cancelled. Iterative trainers override it;
+    /// the default ignores the checkpoint and calls [`train`](Self::train).
+    fn train_resumable(
+        &self,
+        data: &TrainingData<'_>,
+        checkpoint: &dyn crate::checkpoint::Checkpoint,
+    ) -> Result<Box<dyn Model>> {
+        let _ = checkpoint;
+        self.train(data)
+    }
 }
 
 /// A trained model.
@@ -129,6 +140,10 @@ pub fn check_training(kind: &str, data: &TrainingData<'_>) -> Result<()> {
             reason: format!("{} labels for {} rows", data.y.len(), data.x.nrows()),
         });
     }
+    // One pass in memory order; only on failure look for the column to name.
+    if data.x.iter().all(|v| v.is_finite()) {
+        return Ok(());
+    }
     for (j, col) in data.x.columns().into_iter().enumerate() {
         if col.iter().any(|v| !v.is_finite()) {
             return Err(ModelError::NonFinite {
@@ -170,6 +185,18 @@ pub fn classes_of(kind: &str, y: ArrayView1<'_, f64>) -> Result<(Vec<i64>, Vec<u
         .map(|c| distinct.binary_search(c).unwrap_or(0))
         .collect();
     Ok((distinct, idx))
+}
+
+/// Checks the targets of a regressor: every label a finite number.
+pub fn check_regression(kind: &str, data: &TrainingData<'_>) -> Result<()> {
+    check_training(kind, data)?;
+    if let Some(v) = data.y.iter().find(|v| !v.is_finite()) {
+        return Err(ModelError::Labels {
+            kind: kind.into(),
+            reason: format!("regression targets must be finite numbers, found {v}"),
+        });
+    }
+    Ok(())
 }
 
 /// Checks a prediction input's width.

@@ -1,8 +1,9 @@
 //! # mlpipe-models
 //!
 //! Training: the [`Trainer`] / [`Model`] facade, self-describing [`ModelArtefact`]s that
-//! load without executing code, the [`Algorithms`] catalogue of model kinds (logistic
-//! regression and a CART decision tree built in; users register more), and the
+//! load without executing code, the [`Algorithms`] catalogue of model kinds (linear,
+//! ridge, elastic-net and logistic regression, CART trees, random forests, Gaussian naive
+//! Bayes, k-means and [`arima`] ARIMA(p,d,q) forecasting built in; users register more), and the
 //! [`TrainingService`].
 //!
 //! Offline and online scoring give identical results: batch prediction runs the very same
@@ -11,14 +12,23 @@
 #![forbid(unsafe_code)]
 
 mod algorithms;
+pub mod arima;
+mod cart;
+pub mod checkpoint;
 mod error;
 mod facade;
+pub mod forest;
+pub mod kmeans;
 pub mod linalg;
+pub mod linear;
 pub mod logistic;
+pub mod naive_bayes;
 pub mod service;
 pub mod tree;
+pub mod tree_regressor;
 
 pub use algorithms::Algorithms;
+pub use arima::{Arima, ArimaModel, ArimaTrainer, FittedArima};
 pub use error::{ModelError, Result};
 pub use facade::*;
 pub use service::{

@@ -166,68 +166,122 @@ fn sigmoid(z: f64) -> f64 {
 
 const CHUNK: usize = 4096;
 
+/// Sums per-chunk accumulators in chunk order, so results do not depend on how rayon
+/// scheduled the chunks.
+fn sum_in_order(parts: Vec<Vec<f64>>, len: usize) -> Vec<f64> {
+    let mut total = vec![0.0; len];
+    for part in parts {
+        total.iter_mut().zip(&part).for_each(|(a, b)| *a += b);
+    }
+    total
+}
+
+/// Loss and linear predictors `z = X·w` of the binary model, over row chunks in parallel.
+fn binary_eval(x: &[f64], d: usize, y: &[f64], w: &[f64], c: f64, mask: &[f64]) -> (f64, Vec<f64>) {
+    let mut z = vec![0.0; y.len()];
+    let loss: f64 = z
+        .par_chunks_mut(CHUNK)
+        .zip(x.par_chunks(CHUNK * d))
+        .zip(y.par_chunks(CHUNK))
+        .map(|((zc, xc), yc)| {
+            let mut l = 0.0;
+            for ((zi, row), &t) in zc.iter_mut().zip(xc.chunks_exact(d)).zip(yc) {
+                *zi = row.iter().zip(w).map(|(a, b)| a * b).sum();
+                l += if t > 0.5 {
+                    softplus(-*zi)
+                } else {
+                    softplus(*zi)
+                };
+            }
+            l
+        })
+        .collect::<Vec<f64>>()
+        .iter()
+        .sum();
+    let pen: f64 = w.iter().zip(mask).map(|(w, m)| m * w * w).sum();
+    (c * loss + 0.5 * pen, z)
+}
+
 fn fit_binary(x: &Array2<f64>, y: &[f64], p: &LogisticParams) -> Result<(Array1<f64>, usize)> {
     let d = x.ncols();
-    let mask = penalty_mask(d, p.fit_intercept);
-    let objective = |w: &Array1<f64>| -> f64 {
-        let z = x.dot(w);
-        let loss: f64 = z
-            .iter()
-            .zip(y)
-            .map(|(&z, &t)| if t > 0.5 { softplus(-z) } else { softplus(z) })
-            .sum();
-        p.c * loss + 0.5 * w.iter().zip(&mask).map(|(w, m)| m * w * w).sum::<f64>()
+    let owned;
+    let xs: &[f64] = match x.as_slice() {
+        Some(s) => s,
+        None => {
+            owned = x.iter().copied().collect::<Vec<f64>>();
+            &owned
+        }
     };
-    let mut w = Array1::<f64>::zeros(d);
-    let mut f = objective(&w);
+    let mask = penalty_mask(d, p.fit_intercept);
+    let mut w = vec![0.0; d];
+    let (mut f, mut z) = binary_eval(xs, d, y, &w, p.c, &mask);
     for it in 0..p.max_iter {
-        let z = x.dot(&w);
-        let prob: Vec<f64> = z.iter().map(|&z| sigmoid(z)).collect();
-        // Gradient and Hessian, accumulated over row chunks in parallel.
-        let (grad, hess) = x
-            .axis_chunks_iter(Axis(0), CHUNK)
-            .into_par_iter()
-            .enumerate()
-            .map(|(ci, xc)| {
-                let off = ci * CHUNK;
-                let r: Array1<f64> = (0..xc.nrows())
-                    .map(|i| prob[off + i] - y[off + i])
-                    .collect();
-                let s: Array1<f64> = (0..xc.nrows())
-                    .map(|i| prob[off + i] * (1.0 - prob[off + i]))
-                    .collect();
-                let g = xc.t().dot(&r);
-                let xs = &xc * &s.view().insert_axis(Axis(1));
-                let h = xc.t().dot(&xs);
-                (g, h)
+        // Gradient and (upper-triangular) Hessian, fused over row chunks in parallel.
+        let gh = z
+            .par_chunks(CHUNK)
+            .zip(xs.par_chunks(CHUNK * d))
+            .zip(y.par_chunks(CHUNK))
+            .map(|((zc, xc), yc)| {
+                let mut acc = vec![0.0; d + d * d];
+                let (g, h) = acc.split_at_mut(d);
+                for ((&zi, row), &t) in zc.iter().zip(xc.chunks_exact(d)).zip(yc) {
+                    let pr = sigmoid(zi);
+                    let (r, s) = (pr - t, pr * (1.0 - pr));
+                    for (j, &xj) in row.iter().enumerate() {
+                        g[j] += r * xj;
+                        let sj = s * xj;
+                        for (hv, &xl) in h[j * d + j..(j + 1) * d].iter_mut().zip(&row[j..]) {
+                            *hv += sj * xl;
+                        }
+                    }
+                }
+                acc
             })
-            .reduce(
-                || (Array1::zeros(d), Array2::zeros((d, d))),
-                |(g1, h1), (g2, h2)| (g1 + g2, h1 + h2),
-            );
-        let mut grad = grad * p.c;
-        let mut hess = hess * p.c;
+            .collect::<Vec<_>>();
+        let gh = sum_in_order(gh, d + d * d);
+        let mut grad = Array1::from_iter(gh[..d].iter().map(|g| g * p.c));
+        let mut hess = Array2::<f64>::zeros((d, d));
         for j in 0..d {
+            for l in j..d {
+                let v = gh[d + j * d + l] * p.c;
+                hess[[j, l]] = v;
+                hess[[l, j]] = v;
+            }
             grad[j] += mask[j] * w[j];
             hess[[j, j]] += mask[j];
         }
         let gmax = grad.iter().fold(0.0f64, |a, v| a.max(v.abs()));
         if gmax < p.tol {
-            return Ok((w, it));
+            return Ok((Array1::from(w), it));
         }
         let step = solve_spd(&hess, &grad).ok_or_else(|| ModelError::Numeric {
             kind: KIND.into(),
             reason: "the Hessian is singular; are features perfectly collinear?".into(),
         })?;
-        let (nw, nf) = line_search(&w, &step, f, &objective);
+        // Backtracking line search on the objective.
+        let mut t = 1.0;
+        let mut accepted = None;
+        for _ in 0..30 {
+            let cand: Vec<f64> = w.iter().zip(&step).map(|(w, s)| w - t * s).collect();
+            let (fc, zc) = binary_eval(xs, d, y, &cand, p.c, &mask);
+            if fc.is_finite() && fc <= f {
+                accepted = Some((cand, fc, zc));
+                break;
+            }
+            t *= 0.5;
+        }
+        let Some((nw, nf, nz)) = accepted else {
+            return Ok((Array1::from(w), it + 1));
+        };
         let done = (f - nf).abs() <= 1e-15 * f.abs().max(1.0);
         w = nw;
         f = nf;
+        z = nz;
         if done {
-            return Ok((w, it + 1));
+            return Ok((Array1::from(w), it + 1));
         }
     }
-    Ok((w, p.max_iter))
+    Ok((Array1::from(w), p.max_iter))
 }
 
 fn line_search(
@@ -302,29 +356,45 @@ fn fit_multinomial(
                 softmax_row(s);
             }
         }
-        let mut grad = Array1::<f64>::zeros(dim);
-        let mut hess = Array2::<f64>::zeros((dim, dim));
-        for i in 0..n {
-            let xi = x.row(i);
-            for a in 0..k {
-                let ra = prob[[i, a]] - if y[i] == a { 1.0 } else { 0.0 };
-                for j in 0..d {
-                    grad[a * d + j] += p.c * ra * xi[j];
-                }
-                for b in a..k {
-                    let s = p.c * prob[[i, a]] * (if a == b { 1.0 } else { 0.0 } - prob[[i, b]]);
-                    if s == 0.0 {
-                        continue;
-                    }
-                    for j in 0..d {
-                        let sj = s * xi[j];
-                        for l in 0..d {
-                            hess[[a * d + j, b * d + l]] += sj * xi[l];
+        // Gradient and the upper block triangle of the Hessian, over row chunks in
+        // parallel, summed in chunk order.
+        let chunk = CHUNK.max(n.div_ceil(16));
+        let parts: Vec<Vec<f64>> = (0..n.div_ceil(chunk))
+            .into_par_iter()
+            .map(|ci| {
+                let mut acc = vec![0.0; dim + dim * dim];
+                let (g, h) = acc.split_at_mut(dim);
+                for i in ci * chunk..((ci + 1) * chunk).min(n) {
+                    let xi = x.row(i);
+                    for a in 0..k {
+                        let ra = prob[[i, a]] - if y[i] == a { 1.0 } else { 0.0 };
+                        for j in 0..d {
+                            g[a * d + j] += p.c * ra * xi[j];
+                        }
+                        for b in a..k {
+                            let s = p.c
+                                * prob[[i, a]]
+                                * (if a == b { 1.0 } else { 0.0 } - prob[[i, b]]);
+                            if s == 0.0 {
+                                continue;
+                            }
+                            for j in 0..d {
+                                let sj = s * xi[j];
+                                let base = (a * d + j) * dim + b * d;
+                                for (hv, &xl) in h[base..base + d].iter_mut().zip(xi.iter()) {
+                                    *hv += sj * xl;
+                                }
+                            }
                         }
                     }
                 }
-            }
-        }
+                acc
+            })
+            .collect();
+        let acc = sum_in_order(parts, dim + dim * dim);
+        let mut grad = Array1::from(acc[..dim].to_vec());
+        let mut hess = Array2::from_shape_vec((dim, dim), acc[dim..].to_vec())
+            .unwrap_or_else(|_| Array2::zeros((dim, dim)));
         for a in 0..k {
             for b in (a + 1)..k {
                 for j in 0..d {

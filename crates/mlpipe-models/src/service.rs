@@ -12,7 +12,7 @@ use mlpipe_core::events::*;
 use mlpipe_core::service::{spawn_handler, EventHandler, HandlerError, ServiceHandle};
 use mlpipe_core::store::*;
 use mlpipe_core::{Envelope, EventId, FeatureSetId, ModelId, ModelRef, RunId};
-use mlpipe_split::{LabeledSet, RandomSplit, SegregationApi, SequentialSplit, SplitStrategy};
+use mlpipe_split::{LabeledSet, SegregationApi};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -35,54 +35,9 @@ pub struct CandidateSpec {
     pub params: serde_json::Value,
 }
 
-/// How training rows are chosen.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SplitSpec {
-    /// `random` or `sequential`.
-    #[serde(default = "random")]
-    pub strategy: String,
-    /// Share of rows for training.
-    #[serde(default = "seventy")]
-    pub train_ratio: f64,
-    /// Seed (random split).
-    #[serde(default)]
-    pub seed: u64,
-}
-
-fn random() -> String {
-    "random".into()
-}
-fn seventy() -> f64 {
-    0.7
-}
-
-impl Default for SplitSpec {
-    fn default() -> Self {
-        Self {
-            strategy: random(),
-            train_ratio: 0.7,
-            seed: 42,
-        }
-    }
-}
-
-impl SplitSpec {
-    /// The strategy this describes.
-    pub fn strategy(&self) -> Result<Box<dyn SplitStrategy>> {
-        match self.strategy.as_str() {
-            "random" => Ok(Box::new(RandomSplit::new(self.train_ratio, self.seed))),
-            "sequential" => Ok(Box::new(SequentialSplit {
-                train_ratio: self.train_ratio,
-                shuffle_within_seed: None,
-            })),
-            other => Err(ModelError::Params {
-                kind: "split".into(),
-                reason: format!("unknown split strategy `{other}` (known: random, sequential)"),
-            }),
-        }
-    }
-}
+/// How the feature set is split for training (any strategy of `mlpipe_split`, by name,
+/// with its parameters inline; default random 70/30 with seed 42).
+pub type SplitSpec = mlpipe_split::SplitConfig;
 
 /// Training of one dataset.
 ///
@@ -196,8 +151,10 @@ impl TrainingService {
             return Ok(None);
         };
         let seg = SegregationApi::new(self.stores.features.clone(), self.stores.lineage.clone());
-        let strategy = cfg.split.strategy()?;
-        let split = seg.split(fs, batches, strategy.as_ref()).await?;
+        let strategy = cfg.split.build()?;
+        let split = seg
+            .split_with(fs, batches, strategy.as_ref(), &cfg.split.columns())
+            .await?;
         let train = Arc::new(split.training()?);
         let run_id = match cause {
             Some(c) => RunId::new(format!(
@@ -327,11 +284,14 @@ async fn train_with_retries(
     backoff_ms: u64,
 ) -> Result<(crate::facade::ModelArtefact, f64, u32)> {
     let mut last = None;
+    // Shared by the attempts: a retry resumes where a timed-out attempt got to.
+    let checkpoints = crate::checkpoint::MemoryCheckpoint::default();
     for attempt in 1..=attempts {
         let algorithms = algorithms.clone();
         let cand2 = cand.clone();
         let data2 = data.clone();
         let started = Instant::now();
+        let checkpoint = checkpoints.attempt(attempt);
         let job = tokio::task::spawn_blocking(move || -> Result<_> {
             let trainer = algorithms.trainer(&cand2.kind, &cand2.params)?;
             let td = TrainingData {
@@ -340,7 +300,7 @@ async fn train_with_retries(
                 feature_names: &data2.feature_names,
                 feature_set_id: &data2.feature_set_id,
             };
-            trainer.train(&td)?.artefact()
+            trainer.train_resumable(&td, &checkpoint)?.artefact()
         });
         let outcome =
             match tokio::time::timeout(Duration::from_secs_f64(timeout_secs.max(0.001)), job).await
@@ -350,10 +310,14 @@ async fn train_with_retries(
                     kind: cand.kind.clone(),
                     reason: format!("training task failed: {e}"),
                 }),
-                Err(_) => Err(ModelError::Timeout {
-                    name: cand.name.clone(),
-                    seconds: timeout_secs,
-                }),
+                Err(_) => {
+                    // Tell the running fit to stop at its next iteration.
+                    checkpoints.cancel_all();
+                    Err(ModelError::Timeout {
+                        name: cand.name.clone(),
+                        seconds: timeout_secs,
+                    })
+                }
             };
         match outcome {
             Ok(a) => return Ok((a, started.elapsed().as_secs_f64() * 1000.0, attempt)),

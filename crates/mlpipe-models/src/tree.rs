@@ -1,11 +1,11 @@
 //! CART decision tree for classification (Gini impurity, exact thresholds at midpoints
 //! between distinct values, as scikit-learn's `DecisionTreeClassifier`).
 //!
-//! Training presorts every feature once and keeps, for each node, the node's rows sorted by
-//! every feature in one contiguous range; a split stably partitions those ranges. Each
-//! level costs O(rows × features), and the split search and the partition run across
-//! features in parallel.
+//! Training uses the presorted grower of the crate's `cart` module: every feature is sorted once,
+//! each level costs O(rows × features), and the split search and the partition run across
+//! features in parallel. Regression trees live in [`crate::tree_regressor`].
 
+use crate::cart::{self, GrowParams, Presorted, Target};
 use crate::error::{ModelError, Result};
 use crate::facade::*;
 use mlpipe_core::{FeatureSetId, Score};
@@ -112,161 +112,83 @@ impl Trainer for DecisionTree {
     }
 }
 
-struct Work {
-    node: usize,
-    start: usize,
-    end: usize,
-    depth: usize,
-}
-
 fn grow(x: ArrayView2<'_, f64>, y: &[usize], k: usize, p: &TreeParams) -> Vec<TreeNode> {
-    let (n, m) = x.dim();
-    // Column-major copy: each feature contiguous.
-    let cols: Vec<Vec<f64>> = x.axis_iter(Axis(1)).map(|c| c.to_vec()).collect();
-    let mut order: Vec<Vec<u32>> = cols
-        .par_iter()
-        .map(|c| {
-            let mut idx: Vec<u32> = (0..n as u32).collect();
-            idx.sort_by(|&a, &b| c[a as usize].total_cmp(&c[b as usize]).then(a.cmp(&b)));
-            idx
-        })
-        .collect();
-    let mut goes_left = vec![false; n];
-    let mut nodes = vec![TreeNode::Leaf { value: vec![] }];
-    let mut stack = vec![Work {
-        node: 0,
-        start: 0,
-        end: n,
-        depth: 0,
-    }];
-    while let Some(w) = stack.pop() {
-        let len = w.end - w.start;
-        let mut counts = vec![0usize; k];
-        for &i in &order[0][w.start..w.end] {
-            counts[y[i as usize]] += 1;
-        }
-        let pure = counts.iter().filter(|&&c| c > 0).count() <= 1;
-        let leaf = |counts: &[usize]| TreeNode::Leaf {
-            value: counts.iter().map(|&c| c as f64 / len as f64).collect(),
-        };
-        if pure
-            || len < p.min_samples_split
-            || len < 2 * p.min_samples_leaf
-            || p.max_depth.is_some_and(|d| w.depth >= d)
-        {
-            nodes[w.node] = leaf(&counts);
-            continue;
-        }
-        let best = (0..m)
-            .into_par_iter()
-            .with_min_len(if len > 20_000 { 1 } else { m.max(1) })
-            .filter_map(|j| {
-                best_split(
-                    &cols[j],
-                    &order[j][w.start..w.end],
-                    y,
-                    &counts,
-                    p.min_samples_leaf,
-                )
-                .map(|(g, t, nl)| (j, g, t, nl))
-            })
-            .reduce_with(|a, b| {
-                if b.1 > a.1 || (b.1 == a.1 && b.0 < a.0) {
-                    b
-                } else {
-                    a
-                }
-            });
-        let Some((feature, _gain, threshold, n_left)) = best else {
-            nodes[w.node] = leaf(&counts);
-            continue;
-        };
-        for &i in &order[feature][w.start..w.end] {
-            goes_left[i as usize] = cols[feature][i as usize] <= threshold;
-        }
-        order.par_iter_mut().for_each(|o| {
-            let seg = &mut o[w.start..w.end];
-            let mut right = Vec::with_capacity(seg.len() - n_left);
-            let mut li = 0;
-            for r in 0..seg.len() {
-                let i = seg[r];
-                if goes_left[i as usize] {
-                    seg[li] = i;
-                    li += 1;
-                } else {
-                    right.push(i);
-                }
-            }
-            seg[li..].copy_from_slice(&right);
-        });
-        let left = nodes.len();
-        nodes.push(TreeNode::Leaf { value: vec![] });
-        let right = nodes.len();
-        nodes.push(TreeNode::Leaf { value: vec![] });
-        nodes[w.node] = TreeNode::Split {
-            feature,
-            threshold,
-            left,
-            right,
-        };
-        let mid = w.start + n_left;
-        stack.push(Work {
-            node: right,
-            start: mid,
-            end: w.end,
-            depth: w.depth + 1,
-        });
-        stack.push(Work {
-            node: left,
-            start: w.start,
-            end: mid,
-            depth: w.depth + 1,
-        });
-    }
-    nodes
+    let pre = Presorted::new(x);
+    let w = vec![1.0; x.nrows()];
+    let gp = GrowParams {
+        max_depth: p.max_depth,
+        min_samples_split: p.min_samples_split,
+        min_samples_leaf: p.min_samples_leaf,
+        max_features: x.ncols(),
+    };
+    cart::grow(
+        &pre.cols,
+        pre.order,
+        Target::Classes { y, k },
+        &w,
+        &gp,
+        &mut mlpipe_split::rng::rng(0),
+    )
 }
 
-/// The best threshold on one feature: (Gini proxy to maximise, threshold, rows going left).
-fn best_split(
-    col: &[f64],
-    seg: &[u32],
-    y: &[usize],
-    total: &[usize],
-    min_leaf: usize,
-) -> Option<(f64, f64, usize)> {
-    let n = seg.len();
-    let mut left = vec![0usize; total.len()];
-    let mut right: Vec<usize> = total.to_vec();
-    let mut sq_left = 0.0f64;
-    let mut sq_right: f64 = total.iter().map(|&c| (c * c) as f64).sum();
-    let mut best: Option<(f64, f64, usize)> = None;
-    for pos in 0..n - 1 {
-        let i = seg[pos] as usize;
-        let c = y[i];
-        sq_left += (2 * left[c] + 1) as f64;
-        sq_right -= (2 * right[c] - 1) as f64;
-        left[c] += 1;
-        right[c] -= 1;
-        let nl = pos + 1;
-        let nr = n - nl;
-        if nl < min_leaf || nr < min_leaf {
-            continue;
-        }
-        let (a, b) = (col[i], col[seg[pos + 1] as usize]);
-        if b <= a {
-            continue;
-        }
-        // Weighted Gini impurity is minimised where Σ cₗ²/nₗ + Σ cᵣ²/nᵣ is maximal.
-        let proxy = sq_left / nl as f64 + sq_right / nr as f64;
-        if best.is_none_or(|(g, _, _)| proxy > g) {
-            let mut t = a / 2.0 + b / 2.0;
-            if t >= b || !t.is_finite() {
-                t = a;
+/// Checks a flat node list read from an artefact: children after their parent and in
+/// range, features below `width`, finite thresholds, leaves of `leaf_len` values.
+pub(crate) fn check_nodes(
+    kind: &str,
+    nodes: &[TreeNode],
+    width: usize,
+    leaf_len: usize,
+) -> Result<()> {
+    let n = nodes.len();
+    if n == 0 {
+        return Err(ModelError::Artefact(format!("{kind}: no nodes")));
+    }
+    for (i, node) in nodes.iter().enumerate() {
+        let ok = match node {
+            TreeNode::Split {
+                feature,
+                left,
+                right,
+                threshold,
+            } => {
+                *feature < width
+                    && *left > i
+                    && *right > i
+                    && *left < n
+                    && *right < n
+                    && !threshold.is_nan()
             }
-            best = Some((proxy, t, nl));
+            TreeNode::Leaf { value } => value.len() == leaf_len,
+        };
+        if !ok {
+            return Err(ModelError::Artefact(format!(
+                "{kind}: node {i} is malformed"
+            )));
         }
     }
-    best
+    Ok(())
+}
+
+/// The leaf values `x` falls into (nodes checked by [`check_nodes`]).
+pub(crate) fn leaf_of<'a>(nodes: &'a [TreeNode], x: &[f64]) -> &'a [f64] {
+    let mut i = 0;
+    loop {
+        match &nodes[i] {
+            TreeNode::Leaf { value } => return value,
+            TreeNode::Split {
+                feature,
+                threshold,
+                left,
+                right,
+            } => {
+                i = if x[*feature] <= *threshold {
+                    *left
+                } else {
+                    *right
+                };
+            }
+        }
+    }
 }
 
 impl TreeModel {
@@ -275,34 +197,12 @@ impl TreeModel {
         let state: TreeState = a.learned_as()?;
         let params: TreeParams = serde_json::from_value(a.params.clone())
             .map_err(|e| ModelError::Artefact(format!("params of {KIND}: {e}")))?;
-        let width = a.input_schema.len();
-        let n = state.nodes.len();
-        for (i, node) in state.nodes.iter().enumerate() {
-            let ok = match node {
-                TreeNode::Split {
-                    feature,
-                    left,
-                    right,
-                    threshold,
-                } => {
-                    *feature < width
-                        && *left > i
-                        && *right > i
-                        && *left < n
-                        && *right < n
-                        && !threshold.is_nan()
-                }
-                TreeNode::Leaf { value } => value.len() == state.classes.len(),
-            };
-            if !ok {
-                return Err(ModelError::Artefact(format!(
-                    "{KIND}: node {i} is malformed"
-                )));
-            }
-        }
-        if n == 0 {
-            return Err(ModelError::Artefact(format!("{KIND}: no nodes")));
-        }
+        check_nodes(
+            KIND,
+            &state.nodes,
+            a.input_schema.len(),
+            state.classes.len(),
+        )?;
         Ok(Self {
             state,
             params,
@@ -317,24 +217,13 @@ impl TreeModel {
     }
 
     fn leaf(&self, x: &[f64]) -> &[f64] {
-        let mut i = 0;
-        loop {
-            match &self.state.nodes[i] {
-                TreeNode::Leaf { value } => return value,
-                TreeNode::Split {
-                    feature,
-                    threshold,
-                    left,
-                    right,
-                } => {
-                    i = if x[*feature] <= *threshold {
-                        *left
-                    } else {
-                        *right
-                    };
-                }
-            }
-        }
+        leaf_of(&self.state.nodes, x)
+    }
+
+    /// Class probabilities of one row of the right width (the leaf it falls into), without
+    /// building a [`Score`].
+    pub fn probabilities(&self, x: &[f64]) -> &[f64] {
+        self.leaf(x)
     }
 
     fn score(&self, x: &[f64]) -> Score {

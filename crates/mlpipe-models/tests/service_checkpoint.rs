@@ -1,0 +1,172 @@
+//! The training service: a candidate that times out is retried and resumes from its
+//! checkpoint; a timed-out attempt stops instead of running on; a candidate that can
+//! never finish fails after its attempts and the others still register.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use mlpipe_core::broker::InProcessBroker;
+use mlpipe_core::store::*;
+use mlpipe_core::{BatchId, FeatureSetId, Score};
+use mlpipe_models::checkpoint::{self, Checkpoint};
+use mlpipe_models::*;
+use ndarray::ArrayView2;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Counts to `steps`, 60 ms a step, checkpointing every step.
+struct SlowCounter {
+    steps: u32,
+    resumable: bool,
+    started_at: Arc<Mutex<Vec<u32>>>,
+}
+
+#[derive(Debug)]
+struct Constant(serde_json::Value);
+
+impl Model for Constant {
+    fn kind(&self) -> &str {
+        "slow_counter"
+    }
+    fn n_features(&self) -> usize {
+        1
+    }
+    fn predict_batch(&self, x: ArrayView2<'_, f64>) -> Result<Vec<Score>> {
+        Ok(vec![Score::Value { value: 0.0 }; x.nrows()])
+    }
+    fn predict_row(&self, _x: &[f64]) -> Result<Score> {
+        Ok(Score::Value { value: 0.0 })
+    }
+    fn artefact(&self) -> Result<ModelArtefact> {
+        Ok(ModelArtefact::new(
+            "slow_counter",
+            FeatureSetId::new("fs-ck"),
+            vec!["f".into()],
+            serde_json::json!({}),
+            self.0.clone(),
+        ))
+    }
+}
+
+impl Trainer for SlowCounter {
+    fn kind(&self) -> &str {
+        "slow_counter"
+    }
+    fn params(&self) -> serde_json::Value {
+        serde_json::json!({"steps": self.steps})
+    }
+    fn train(&self, data: &TrainingData<'_>) -> Result<Box<dyn Model>> {
+        self.train_resumable(data, &checkpoint::NoCheckpoint)
+    }
+    fn train_resumable(
+        &self,
+        _data: &TrainingData<'_>,
+        ck: &dyn Checkpoint,
+    ) -> Result<Box<dyn Model>> {
+        let mut step: u32 = if self.resumable {
+            checkpoint::load_json(ck).unwrap_or(0)
+        } else {
+            0
+        };
+        let first = step;
+        self.started_at.lock().unwrap().push(first);
+        while step < self.steps {
+            checkpoint::check(ck, "slow_counter")?;
+            std::thread::sleep(Duration::from_millis(60));
+            step += 1;
+            checkpoint::save_json(ck, &step);
+        }
+        Ok(Box::new(Constant(serde_json::json!({"first_step": first}))))
+    }
+}
+
+async fn stores_with_features() -> (Stores, FeatureSetId) {
+    use arrow_array::{Float64Array, Int64Array};
+    use arrow_schema::{DataType, Field, Schema};
+    let stores = Stores::in_memory();
+    let fs = FeatureSetId::new("fs-ck");
+    stores
+        .features
+        .put_feature_set(FeatureSetRecord {
+            id: fs.clone(),
+            dataset: "ck".into(),
+            feature_names: vec!["f".into()],
+            label: Some("y".into()),
+            key: None,
+            pipeline: serde_json::Value::Null,
+            fitted_on: vec![],
+            created_at: chrono::Utc::now(),
+        })
+        .await
+        .unwrap();
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("f", DataType::Float64, true),
+        Field::new("y", DataType::Int64, true),
+    ]));
+    let b = mlpipe_core::RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(Float64Array::from((0..40).map(f64::from).collect::<Vec<_>>())),
+            Arc::new(Int64Array::from((0..40).map(|i| i % 2).collect::<Vec<i64>>())),
+        ],
+    )
+    .unwrap();
+    stores.features.write(&fs, &BatchId::generate(), vec![b]).await.unwrap();
+    (stores, fs)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timed_out_candidate_resumes_from_its_checkpoint_on_retry() {
+    let (stores, fs) = stores_with_features().await;
+    let starts: Arc<Mutex<Vec<u32>>> = Arc::default();
+    let never: Arc<Mutex<Vec<u32>>> = Arc::default();
+    let mut algorithms = Algorithms::builtin();
+    let (s1, s2) = (starts.clone(), never.clone());
+    algorithms.register(
+        "slow_counter",
+        move |p| {
+            let resumable = p["resumable"].as_bool().unwrap_or(true);
+            Ok(Box::new(SlowCounter {
+                steps: 8,
+                resumable,
+                started_at: if resumable { s1.clone() } else { s2.clone() },
+            }))
+        },
+        |a| Ok(Box::new(Constant(a.learned.clone()))),
+    );
+    let config: TrainingConfig = toml::from_str(
+        r#"
+        [datasets.ck]
+        timeout_secs = 0.25
+        attempts = 3
+        backoff_ms = 10
+        candidates = [
+            { name = "resumable", kind = "slow_counter", params = { resumable = true } },
+            { name = "from-scratch", kind = "slow_counter", params = { resumable = false } },
+        ]
+        "#,
+    )
+    .unwrap();
+    let svc = TrainingService::new(
+        stores.clone(),
+        Arc::new(InProcessBroker::new()),
+        Arc::new(algorithms),
+        config,
+    );
+    let report = svc.train("ck", &fs, None, None).await.unwrap().unwrap();
+    // 8 steps of 60 ms never fit in 250 ms from scratch; with checkpoints the third
+    // attempt finishes what the first two started.
+    assert_eq!(report.candidates.len(), 1, "{:?}", report.failed);
+    assert_eq!(report.failed.len(), 1);
+    assert!(report.failed[0].1.contains("timed out"), "{:?}", report.failed);
+    let first_steps = starts.lock().unwrap().clone();
+    assert_eq!(first_steps[0], 0);
+    assert!(first_steps.len() >= 2, "{first_steps:?}");
+    assert!(first_steps.windows(2).all(|w| w[1] > w[0]), "each retry resumes further on: {first_steps:?}");
+    let m = stores.registry.get(&report.candidates[0]).await.unwrap();
+    assert_eq!(m.training["attempts"], first_steps.len());
+    let learned: serde_json::Value =
+        serde_json::from_slice(&stores.registry.artefact(&report.candidates[0]).await.unwrap())
+            .unwrap();
+    assert_eq!(learned["learned"]["first_step"], *first_steps.last().unwrap());
+    // Every from-scratch attempt started at 0, and all three ran.
+    assert_eq!(*never.lock().unwrap(), vec![0, 0, 0]);
+}
