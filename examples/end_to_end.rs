@@ -67,6 +67,27 @@ impl Observer {
 }
 
 /// Runs the example with the configuration in `config_path`, data under `data_dir`, the
+/// Draws the ingestion's progress (rows, bad rows, rows/s) on one terminal line until
+/// the batch is done.
+async fn progress_line(mut rx: tokio::sync::watch::Receiver<mlpipe::ingest::IngestProgress>) {
+    use std::io::Write;
+    while rx.changed().await.is_ok() {
+        let p = rx.borrow_and_update().clone();
+        eprint!(
+            "\r[ingest]    {} rows, {} bad, {:.0} rows/s, {:.1} MB",
+            p.rows,
+            p.bad_rows,
+            p.rows_per_sec,
+            p.bytes as f64 / 1e6
+        );
+        let _ = std::io::stderr().flush();
+        if p.done {
+            eprintln!(" — done");
+            return;
+        }
+    }
+}
+
 /// CSV at `csv`. Returns the accuracy of the logistic candidate on the held-out rows.
 pub async fn run(config_path: &Path, data_dir: &Path, csv: &Path) -> Result<f64, BoxError> {
     let mut config = Config::load(config_path)?;
@@ -82,11 +103,13 @@ pub async fn run(config_path: &Path, data_dir: &Path, csv: &Path) -> Result<f64,
         format: "csv".into(),
         options: Default::default(),
     };
+    let progress = tokio::spawn(progress_line(pipeline.ingest.progress()));
     announce_source(pipeline.broker.as_ref(), DATASET, source).await?;
 
     let Event::RawDataExtracted(raw) = obs.expect(Topic::RawDataExtracted).await?.event else {
         return Err("unexpected event".into());
     };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), progress).await;
     println!(
         "[ingest]    batch {} — {} rows stored, {} quarantined",
         raw.batch_id, raw.rows, raw.quarantined
@@ -139,6 +162,7 @@ pub async fn run(config_path: &Path, data_dir: &Path, csv: &Path) -> Result<f64,
 
     let ready = wait_for_selection(&pipeline, &mut obs, &t.candidates).await?;
     let mut logistic_accuracy = f64::NAN;
+    let (mut table, mut report) = (Vec::new(), None);
     for m in &t.candidates {
         let evals = pipeline.stores.registry.evaluations(m).await?;
         if let Some(e) = evals.last() {
@@ -151,7 +175,13 @@ pub async fn run(config_path: &Path, data_dir: &Path, csv: &Path) -> Result<f64,
             if pipeline.stores.registry.get(m).await?.kind == "logistic_regression" {
                 logistic_accuracy = e.metrics.get("accuracy").copied().unwrap_or(f64::NAN);
             }
+            table.push((m.to_string(), e.metrics.clone()));
+            report = e.details["report"].as_str().map(String::from);
         }
+    }
+    print!("{}", mlpipe::eval::text_table(&table, None));
+    if let Some(path) = &report {
+        println!("[evaluate]  report with ROC, PR, calibration and confusion plots: {path}");
     }
     match &ready {
         Some(env) => {

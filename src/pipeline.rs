@@ -36,7 +36,14 @@ impl StageConfig {
             ingest: config.section("ingest")?.unwrap_or_default(),
             features: config.section("features")?.unwrap_or_default(),
             training: config.section("training")?.unwrap_or_default(),
-            evaluation: config.section("evaluation")?.unwrap_or_default(),
+            evaluation: {
+                let mut e: EvaluationConfig = config.section("evaluation")?.unwrap_or_default();
+                // Evaluation reports go under the data directory unless configured.
+                if e.reports_dir.is_none() {
+                    e.reports_dir = Some(config.data_dir.join("reports"));
+                }
+                e
+            },
         })
     }
 }
@@ -56,6 +63,7 @@ pub struct Pipeline {
     /// Model kinds.
     pub algorithms: Arc<Algorithms>,
     handles: Vec<ServiceHandle>,
+    schedules: mlpipe_ingest::ScheduleHandle,
     served: ServedLog,
 }
 
@@ -64,7 +72,7 @@ impl Pipeline {
     pub async fn start(config: &Config) -> Result<Self> {
         let stages = StageConfig::from_config(config)?;
         let stores = open_stores(config).await?;
-        let broker = open_broker(config)?;
+        let broker = open_broker(config).await?;
         Self::start_with(stores, broker, stages, config.broker.subscribe_options()).await
     }
 
@@ -80,6 +88,7 @@ impl Pipeline {
         let cache = ModelCache::new(stores.clone(), algorithms.clone(), steps.clone());
         let mut handles = Vec::new();
 
+        let schedules = mlpipe_ingest::start_schedules(broker.clone(), &stages.ingest.schedules)?;
         let ingest = Arc::new(IngestionService::new(
             stores.clone(),
             broker.clone(),
@@ -133,6 +142,7 @@ impl Pipeline {
             ingest,
             algorithms,
             handles,
+            schedules,
             served: log,
         })
     }
@@ -144,6 +154,7 @@ impl Pipeline {
 
     /// Flushes served-score records, then stops every stage after the work in progress.
     pub async fn shutdown(self) {
+        self.schedules.shutdown().await;
         self.served.flush().await;
         for h in self.handles {
             h.shutdown().await;

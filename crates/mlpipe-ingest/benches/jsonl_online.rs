@@ -32,12 +32,9 @@ fn root() -> PathBuf {
 }
 
 async fn durable_stores(dir: &Path) -> Stores {
-    let sql = mlpipe_sql::SqlStore::open(&format!(
-        "sqlite://{}",
-        dir.join("mlpipe.db").display()
-    ))
-    .await
-    .unwrap();
+    let sql = mlpipe_sql::SqlStore::open(&format!("sqlite://{}", dir.join("mlpipe.db").display()))
+        .await
+        .unwrap();
     let parquet = mlpipe_parquet::ParquetStore::local(dir.join("data")).unwrap();
     Stores {
         raw: Arc::new(parquet.clone()),

@@ -34,6 +34,14 @@ pub enum IngestError {
         /// What is wrong.
         reason: String,
     },
+    /// The source is not in an encoding we read (UTF-8).
+    #[error("cannot read {source_name}: {reason}")]
+    Encoding {
+        /// The source.
+        source_name: String,
+        /// What was found.
+        reason: String,
+    },
     /// Too many rows failed validation.
     #[error("{bad} of {total} rows of {source_name} failed validation ({ratio:.1}% > the allowed {max:.1}%); first problem: {first}")]
     TooManyBadRows {
@@ -51,8 +59,31 @@ pub enum IngestError {
         first: String,
     },
     /// The source format is not known.
-    #[error("unknown source format `{0}`; known formats: csv")]
+    #[error("unknown source format `{0}`; known formats: csv, jsonl, parquet")]
     UnknownFormat(String),
+    /// The file is not a Parquet file the reader can decode (or it is corrupt).
+    #[error("{path} cannot be read as Parquet: {reason}; check that it is a Parquet file (Snappy or uncompressed) and not truncated")]
+    NotParquet {
+        /// The path.
+        path: PathBuf,
+        /// What the Parquet reader said.
+        reason: String,
+    },
+    /// No schema can be inferred from the sampled records.
+    #[error("cannot infer a schema for {source_name}: {reason}")]
+    Uninferable {
+        /// The source.
+        source_name: String,
+        /// Why not, and what to do.
+        reason: String,
+    },
+    /// An online record does not fit the schema; it is kept in the quarantine of the next
+    /// batch and not handed on.
+    #[error("record refused and quarantined: {0}")]
+    Rejected(String),
+    /// The online ingestion task is no longer running.
+    #[error("online ingestion has stopped: {0}; start a new one to push more records")]
+    OnlineStopped(String),
     /// An option of the source is invalid.
     #[error("invalid source option: {0}")]
     InvalidOption(String),

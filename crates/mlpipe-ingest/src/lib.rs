@@ -1,6 +1,6 @@
 //! # mlpipe-ingest
 //!
-//! The ingestion stage: [`Source`]s (CSV today) read into typed Arrow batches with bad rows
+//! The ingestion stage: [`Source`]s read into typed Arrow batches with bad rows
 //! quarantined, persisted **unchanged** as one immutable raw batch per dataset arrival, with
 //! lineage and audit, announced with `raw-data-extracted`.
 //!
@@ -13,17 +13,132 @@
 //! println!("batch {} with {} rows", report.batch.id, report.batch.rows);
 //! # Ok(()) }
 //! ```
+//!
+//! ## Sources
+//!
+//! | source | format | schema | quarantine | checksum |
+//! |---|---|---|---|---|
+//! | [`CsvSource`] | `csv` | explicit or inferred | per row | SHA-256 of the file bytes |
+//! | [`JsonlSource`] | `jsonl` | explicit or inferred | per line | SHA-256 of the file bytes |
+//! | [`ParquetSource`] | `parquet` | the file's own | none (typed by the file) | SHA-256 of the file bytes |
+//! | [`RowSource`] (any `Iterator<Item = Row>`) | `rows` | explicit or inferred | per row | SHA-256 of the rows' canonical JSON |
+//! | [`StreamSource`] (any `Stream<Item = Row>`) | `stream` | explicit or inferred | per row | SHA-256 of the rows' canonical JSON |
+//!
+//! [`open_source`] opens the file formats from a `source-data-available` event. Record
+//! values are typed by the rules of [`typing`].
+//!
+//! ## Online ingestion
+//!
+//! [`OnlineIngestion::start`] gives an [`OnlineIngestor`] to push single records through:
+//! each is checked against the schema, handed on at once to a [`RecordSink`] (online
+//! feature preparation) and buffered; the buffer becomes a new raw batch by size
+//! (`max_rows`), by age (`max_age`), on [`OnlineIngestor::flush`], and when the last
+//! ingestor is dropped or [`OnlineTask::shutdown`] is called — see [`online`].
+//!
+//! ## Adding a source
+//!
+//! Implement [`Source`]'s five methods:
+//! - `identity`: a stable name (URI or path) recorded in the catalogue and lineage; with the
+//!   checksum it makes content-based deduplication work;
+//! - `format`: a short format name for the catalogue;
+//! - `schema`: the schema every chunk has (explicit, inferred from a sample — keep the
+//!   sampled records and ingest them first — or the source's own);
+//! - `next_chunk`: the next bounded [`Chunk`] — a `RecordBatch` of the good records and the
+//!   [`QuarantinedRecord`](mlpipe_core::store::QuarantinedRecord)s (row number, raw text,
+//!   reason) of the bad ones — or `None` at the end. Keep chunks bounded (tens of
+//!   thousands of rows) so memory stays bounded however large the source is; refuse a bad
+//!   record, don't fail the source; return a typed [`IngestError`] for what stops it all;
+//! - `summary`: the checksum (hex SHA-256) and byte count of everything read, complete
+//!   after the last chunk.
+//!
+//! ```
+//! use arrow_array::{Int64Array, RecordBatch};
+//! use arrow_schema::{DataType, Field, Schema, SchemaRef};
+//! use async_trait::async_trait;
+//! use mlpipe_core::store::{BatchSummary, QuarantinedRecord};
+//! use mlpipe_ingest::{Chunk, Result, Source};
+//! use sha2::{Digest, Sha256};
+//! use std::sync::Arc;
+//!
+//! /// The numbers 1..=n in chunks of 32; multiples of 13 are refused.
+//! struct Numbers { n: i64, next: i64, digest: Sha256, bytes: u64 }
+//!
+//! #[async_trait]
+//! impl Source for Numbers {
+//!     fn identity(&self) -> String { format!("numbers://1..={}", self.n) }
+//!     fn format(&self) -> &str { "numbers" }
+//!     async fn schema(&mut self) -> Result<SchemaRef> {
+//!         Ok(Arc::new(Schema::new(vec![Field::new("x", DataType::Int64, false)])))
+//!     }
+//!     async fn next_chunk(&mut self) -> Result<Option<Chunk>> {
+//!         if self.next > self.n {
+//!             return Ok(None);
+//!         }
+//!         let end = (self.next + 31).min(self.n);
+//!         let (mut good, mut quarantined) = (Vec::new(), Vec::new());
+//!         for x in self.next..=end {
+//!             let raw = format!("{x}\n");
+//!             self.digest.update(raw.as_bytes());
+//!             self.bytes += raw.len() as u64;
+//!             if x % 13 == 0 {
+//!                 let reason = "unlucky number".to_string();
+//!                 quarantined.push(QuarantinedRecord { row: x as u64, raw, reason });
+//!             } else {
+//!                 good.push(x);
+//!             }
+//!         }
+//!         self.next = end + 1;
+//!         let schema = self.schema().await?;
+//!         let batch = RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from(good))])
+//!             .map_err(mlpipe_core::Error::from)?;
+//!         Ok(Some(Chunk { batch, quarantined }))
+//!     }
+//!     fn summary(&self) -> BatchSummary {
+//!         BatchSummary {
+//!             checksum: hex::encode(self.digest.clone().finalize()),
+//!             source_bytes: self.bytes,
+//!         }
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<()> {
+//! use mlpipe_core::{broker::InProcessBroker, store::Stores};
+//! use mlpipe_ingest::{IngestConfig, IngestionService};
+//! let stores = Stores::in_memory();
+//! let service =
+//!     IngestionService::new(stores.clone(), Arc::new(InProcessBroker::new()), IngestConfig::default());
+//! let mut source = Numbers { n: 100, next: 1, digest: Sha256::new(), bytes: 0 };
+//! let report = service.ingest("numbers", &mut source, None).await?;
+//! assert_eq!((report.batch.rows, report.batch.quarantined), (93, 7));
+//! # Ok(()) }
+//! ```
 
 #![forbid(unsafe_code)]
 
 pub mod csv;
 mod error;
+pub mod jsonl;
+pub mod online;
+pub mod parquet_source;
+pub mod rows;
+pub mod schedule;
 pub mod service;
 mod source;
+pub mod typing;
 
 pub use crate::csv::{CsvOptions, CsvSource};
 pub use error::{IngestError, Result};
+pub use jsonl::{JsonlOptions, JsonlSource};
+pub use online::{
+    channel_sink, OnlineConfig, OnlineIngestion, OnlineIngestor, OnlineSummary, OnlineTask,
+    RecordSink,
+};
+pub use parquet_source::{ParquetOptions, ParquetSource};
+pub use rows::{RowOptions, RowSource, StreamSource};
+pub use schedule::{start_schedules, Schedule, ScheduleHandle, ScheduledSource};
 pub use service::{
-    announce_source, open_source, Dedupe, IngestConfig, IngestReport, IngestionService,
+    announce_source, open_source, Dedupe, IngestConfig, IngestProgress, IngestReport,
+    IngestionService,
 };
 pub use source::{Chunk, Source};

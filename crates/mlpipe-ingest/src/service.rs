@@ -39,6 +39,11 @@ pub struct IngestConfig {
     pub dedupe: Dedupe,
     /// Seconds between progress log lines.
     pub progress_every_secs: u64,
+    /// Announcements ingested at the same time (one pipeline per dataset arrival).
+    pub concurrency: usize,
+    /// Sources announced on a schedule (`[[ingest.schedules]]`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub schedules: Vec<crate::schedule::ScheduledSource>,
 }
 
 impl Default for IngestConfig {
@@ -47,6 +52,8 @@ impl Default for IngestConfig {
             max_bad_ratio: 0.1,
             dedupe: Dedupe::PerEvent,
             progress_every_secs: 5,
+            concurrency: 4,
+            schedules: Vec::new(),
         }
     }
 }
@@ -62,11 +69,35 @@ pub struct IngestReport {
     pub seconds: f64,
 }
 
+/// Progress of the ingestion running (or last finished) in a service, for progress bars.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct IngestProgress {
+    /// Dataset being ingested.
+    pub dataset: String,
+    /// Batch being written.
+    pub batch: Option<BatchId>,
+    /// Good rows so far.
+    pub rows: u64,
+    /// Quarantined rows so far.
+    pub bad_rows: u64,
+    /// In-memory (Arrow) bytes of the good rows so far.
+    pub bytes: u64,
+    /// Rows (good and bad) per second so far.
+    pub rows_per_sec: f64,
+    /// True once the batch is committed or failed.
+    pub done: bool,
+}
+
 /// Reads sources into the raw store.
+///
+/// Each announcement is its own pipeline; up to [`IngestConfig::concurrency`] run at
+/// once (so datasets ingest concurrently), and inside one, parsing is spread over the
+/// cores by the source (see [`CsvSource`]).
 pub struct IngestionService {
     stores: Stores,
     broker: Arc<dyn Broker>,
     config: IngestConfig,
+    progress: tokio::sync::watch::Sender<IngestProgress>,
 }
 
 /// Opens a source described by a [`SourceRef`].
@@ -76,6 +107,14 @@ pub fn open_source(source: &SourceRef) -> Result<Box<dyn Source>> {
         "csv" => Ok(Box::new(CsvSource::new(
             path,
             CsvOptions::from_pairs(&source.options)?,
+        ))),
+        "jsonl" | "ndjson" => Ok(Box::new(crate::jsonl::JsonlSource::new(
+            path,
+            crate::jsonl::JsonlOptions::from_pairs(&source.options)?,
+        ))),
+        "parquet" => Ok(Box::new(crate::parquet_source::ParquetSource::new(
+            path,
+            crate::parquet_source::ParquetOptions::from_pairs(&source.options)?,
         ))),
         other => Err(IngestError::UnknownFormat(other.to_string())),
     }
@@ -103,7 +142,13 @@ impl IngestionService {
             stores,
             broker,
             config,
+            progress: tokio::sync::watch::channel(IngestProgress::default()).0,
         }
+    }
+
+    /// Watches the progress of ingestions (updated after every chunk).
+    pub fn progress(&self) -> tokio::sync::watch::Receiver<IngestProgress> {
+        self.progress.subscribe()
     }
 
     /// Ingests `source` as a new raw batch of `dataset` and publishes `raw-data-extracted`.
@@ -140,8 +185,19 @@ impl IngestionService {
             idempotency_key: cause.map(|c| format!("{c}|{identity}")),
         };
         let mut writer = self.stores.raw.create(&id, meta, schema).await?;
-        let (mut good, mut bad) = (0u64, 0u64);
+        let (mut good, mut bad, mut bytes) = (0u64, 0u64, 0u64);
         let mut first_problem = None;
+        let report = |good: u64, bad: u64, bytes: u64, done: bool| {
+            self.progress.send_replace(IngestProgress {
+                dataset: dataset.to_string(),
+                batch: Some(id.clone()),
+                rows: good,
+                bad_rows: bad,
+                bytes,
+                rows_per_sec: (good + bad) as f64 / started.elapsed().as_secs_f64().max(1e-9),
+                done,
+            });
+        };
         let mut last_log = Instant::now();
         loop {
             let chunk = match source.next_chunk().await {
@@ -149,11 +205,14 @@ impl IngestionService {
                 Ok(None) => break,
                 Err(e) => {
                     let _ = writer.abort().await;
+                    report(good, bad, bytes, true);
                     return Err(e);
                 }
             };
             good += chunk.batch.num_rows() as u64;
             bad += chunk.quarantined.len() as u64;
+            bytes += chunk.batch.get_array_memory_size() as u64;
+            report(good, bad, bytes, false);
             if first_problem.is_none() {
                 first_problem = chunk
                     .quarantined
@@ -184,6 +243,7 @@ impl IngestionService {
             }
         }
         let total = good + bad;
+        report(good, bad, bytes, true);
         if total > 0 && bad as f64 / total as f64 > self.config.max_bad_ratio {
             let _ = writer.abort().await;
             return Err(IngestError::TooManyBadRows {
@@ -296,7 +356,7 @@ impl IngestionService {
             Topic::SourceDataAvailable,
             GROUP,
             options,
-            1,
+            self.config.concurrency.max(1),
             self,
         )
         .await

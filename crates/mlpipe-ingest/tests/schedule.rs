@@ -54,7 +54,7 @@ async fn a_schedule_announces_its_source_on_every_tick() {
             .expect("a tick within 5 s")
             .unwrap()
             .unwrap();
-        let env = d.envelope().unwrap();
+        let env = d.message.envelope().unwrap();
         match &env.event {
             Event::SourceDataAvailable(e) => assert_eq!(e.dataset, "iris"),
             other => panic!("unexpected {other:?}"),

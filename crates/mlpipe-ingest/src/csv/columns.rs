@@ -175,8 +175,74 @@ fn push_field(col: &mut Col, raw: &[u8], i: usize) -> std::result::Result<(), St
             Err(_) => Err(not_utf8()),
         };
     }
-    let s = field_str(raw).ok_or_else(not_utf8)?;
-    push_typed(col, s).map_err(|t| format!("field {} (`{s}`) is not a valid {t}", i + 1))
+    // Numbers parse straight from the bytes (no UTF-8 pass); other types go via text.
+    let bytes = raw.trim_ascii();
+    let bad = |t: &str| {
+        format!(
+            "field {} (`{}`) is not a valid {t}",
+            i + 1,
+            String::from_utf8_lossy(bytes)
+        )
+    };
+    match col {
+        Col::Float(v) if bytes.is_empty() => v.push(None),
+        Col::Float(v) => v.push(Some(fast_float2::parse(bytes).map_err(|_| bad("number"))?)),
+        Col::Int(v) if bytes.is_empty() => v.push(None),
+        Col::Int(v) => v.push(Some(parse_i64(bytes).ok_or_else(|| bad("integer"))?)),
+        _ => {
+            let s = field_str(raw).ok_or_else(not_utf8)?;
+            push_typed(col, s).map_err(|t| format!("field {} (`{s}`) is not a valid {t}", i + 1))?
+        }
+    }
+    Ok(())
+}
+
+/// An optionally signed decimal integer, refusing overflow.
+fn parse_i64(b: &[u8]) -> Option<i64> {
+    let (neg, digits) = match b {
+        [b'-', rest @ ..] => (true, rest),
+        [b'+', rest @ ..] => (false, rest),
+        _ => (false, b),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    let mut n: i64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        let d = i64::from(d - b'0');
+        n = n.checked_mul(10)?;
+        n = if neg { n.checked_sub(d)? } else { n.checked_add(d)? };
+    }
+    Some(n)
+}
+
+impl Col {
+    fn truncate(&mut self, n: usize) {
+        match self {
+            Col::Int(v) | Col::Ts(v) => v.truncate(n),
+            Col::Float(v) => v.truncate(n),
+            Col::Bool(v) => v.truncate(n),
+            Col::Str(v) => v.truncate(n),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_i64;
+
+    #[test]
+    fn integers_parse_like_std() {
+        for s in ["0", "-0", "+7", "42", "-9223372036854775808", "9223372036854775807"] {
+            assert_eq!(parse_i64(s.as_bytes()), s.parse::<i64>().ok(), "{s}");
+        }
+        for s in ["", "-", "1.5", "9223372036854775808", "-9223372036854775809", "1e3", " 1"] {
+            assert_eq!(parse_i64(s.as_bytes()), None, "{s}");
+        }
+    }
 }
 
 fn push_typed(col: &mut Col, s: &str) -> std::result::Result<(), &'static str> {
@@ -204,15 +270,4 @@ fn push_typed(col: &mut Col, s: &str) -> std::result::Result<(), &'static str> {
         Col::Str(_) => {}
     }
     Ok(())
-}
-
-impl Col {
-    fn truncate(&mut self, n: usize) {
-        match self {
-            Col::Int(v) | Col::Ts(v) => v.truncate(n),
-            Col::Float(v) => v.truncate(n),
-            Col::Bool(v) => v.truncate(n),
-            Col::Str(v) => v.truncate(n),
-        }
-    }
 }
