@@ -62,7 +62,11 @@ async fn durable(path: &Path) -> (u64, f64) {
         scores: Arc::new(sql.clone()),
         lineage: Arc::new(sql),
     };
-    let svc = IngestionService::new(stores, Arc::new(InProcessBroker::new()), IngestConfig::default());
+    let svc = IngestionService::new(
+        stores,
+        Arc::new(InProcessBroker::new()),
+        IngestConfig::default(),
+    );
     let t = Instant::now();
     let mut src = CsvSource::new(path, CsvOptions::default());
     let report = svc.ingest("bench", &mut src, None).await.unwrap();
@@ -77,20 +81,32 @@ fn pandas(path: &Path) -> Option<serde_json::Value> {
         .output()
         .ok()?;
     if !out.status.success() {
-        eprintln!("pandas peer failed: {}", String::from_utf8_lossy(&out.stderr));
+        eprintln!(
+            "pandas peer failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         return None;
     }
     serde_json::from_slice(&out.stdout).ok()
 }
 
 fn best<F: FnMut() -> (u64, f64)>(repeat: usize, mut f: F) -> (u64, f64) {
-    (0..repeat).map(|_| f()).fold((0, f64::INFINITY), |a, b| if b.1 < a.1 { b } else { a })
+    (0..repeat)
+        .map(|_| f())
+        .fold((0, f64::INFINITY), |a, b| if b.1 < a.1 { b } else { a })
 }
 
 fn main() {
     let big = std::env::args().any(|a| a == "--big");
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    let file = if big { "classification_4m.csv" } else { "classification_200k.csv" };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let file = if big {
+        "classification_4m.csv"
+    } else {
+        "classification_200k.csv"
+    };
     let path = root().join("bench/data").join(file);
     if !path.exists() {
         eprintln!(
@@ -117,14 +133,23 @@ fn main() {
     let (_, durable_s) = best(repeat, || rt.block_on(durable(&path)));
     let parse_rate = rows as f64 / parse_s;
     let durable_rate = rows as f64 / durable_s;
-    println!("file: {} ({rows} rows, {:.1} MB)", path.display(), bytes as f64 / 1e6);
+    println!(
+        "file: {} ({rows} rows, {:.1} MB)",
+        path.display(),
+        bytes as f64 / 1e6
+    );
     println!("parse CSV → Arrow in memory (ceiling): {parse_s:.3} s, {parse_rate:.0} rows/s");
-    println!("CSV → durable raw store (Parquet + SQLite): {durable_s:.3} s, {durable_rate:.0} rows/s");
+    println!(
+        "CSV → durable raw store (Parquet + SQLite): {durable_s:.3} s, {durable_rate:.0} rows/s"
+    );
     println!("durable / ceiling: {:.2}", durable_rate / parse_rate);
     match pandas(&path) {
         Some(p) => {
             let pr = p["rows_per_s"].as_f64().unwrap_or(f64::NAN);
-            println!("pandas.read_csv: {:.3} s, {pr:.0} rows/s", p["seconds"].as_f64().unwrap_or(f64::NAN));
+            println!(
+                "pandas.read_csv: {:.3} s, {pr:.0} rows/s",
+                p["seconds"].as_f64().unwrap_or(f64::NAN)
+            );
             println!("durable / pandas: {:.2}x", durable_rate / pr);
         }
         None => println!("pandas peer not available (run bash bench/setup_venv.sh)"),

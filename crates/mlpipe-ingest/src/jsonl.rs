@@ -19,6 +19,7 @@
 //!   writer was cut off) it is quarantined with the reason `truncated last line`.
 
 use crate::error::{IngestError, Result};
+use crate::feed::{open_file, FileFeed, Msg, Tx};
 use crate::source::{Chunk, Source};
 use crate::typing::{check_schema, infer_schema, RowTyper};
 use arrow_schema::SchemaRef;
@@ -30,8 +31,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use tokio::sync::mpsc;
+use std::sync::Mutex;
 
 /// How to read a JSON-lines file.
 #[derive(Clone, Debug)]
@@ -81,46 +81,16 @@ impl JsonlOptions {
 
 /// A JSON-lines file as a [`Source`].
 pub struct JsonlSource {
-    path: PathBuf,
-    options: JsonlOptions,
-    rx: Option<mpsc::Receiver<Result<Msg>>>,
-    schema: Option<SchemaRef>,
-    summary: Arc<Mutex<BatchSummary>>,
-}
-
-enum Msg {
-    Schema(SchemaRef),
-    Chunk(Chunk),
+    feed: FileFeed,
 }
 
 impl JsonlSource {
     /// A JSON-lines file at `path`.
     pub fn new(path: impl Into<PathBuf>, options: JsonlOptions) -> Self {
         Self {
-            path: path.into(),
-            options,
-            rx: None,
-            schema: None,
-            summary: Arc::new(Mutex::new(BatchSummary::default())),
-        }
-    }
-
-    async fn recv(&mut self) -> Result<Option<Msg>> {
-        if self.rx.is_none() {
-            let (tx, rx) = mpsc::channel(2);
-            let path = self.path.clone();
-            let options = self.options.clone();
-            let summary = self.summary.clone();
-            tokio::task::spawn_blocking(move || {
-                if let Err(e) = read_file(&path, &options, &tx, &summary) {
-                    let _ = tx.blocking_send(Err(e));
-                }
-            });
-            self.rx = Some(rx);
-        }
-        match self.rx.as_mut() {
-            Some(rx) => rx.recv().await.transpose(),
-            None => Ok(None),
+            feed: FileFeed::new(path.into(), move |p, tx, summary| {
+                read_file(p, &options, tx, summary)
+            }),
         }
     }
 }
@@ -128,10 +98,7 @@ impl JsonlSource {
 #[async_trait]
 impl Source for JsonlSource {
     fn identity(&self) -> String {
-        std::fs::canonicalize(&self.path)
-            .unwrap_or_else(|_| self.path.clone())
-            .display()
-            .to_string()
+        self.feed.identity()
     }
 
     fn format(&self) -> &str {
@@ -139,28 +106,15 @@ impl Source for JsonlSource {
     }
 
     async fn schema(&mut self) -> Result<SchemaRef> {
-        if let Some(s) = &self.schema {
-            return Ok(s.clone());
-        }
-        match self.recv().await? {
-            Some(Msg::Schema(s)) => {
-                self.schema = Some(s.clone());
-                Ok(s)
-            }
-            _ => Err(IngestError::Empty(self.path.display().to_string())),
-        }
+        self.feed.schema().await
     }
 
     async fn next_chunk(&mut self) -> Result<Option<Chunk>> {
-        self.schema().await?;
-        match self.recv().await? {
-            Some(Msg::Chunk(c)) => Ok(Some(c)),
-            Some(Msg::Schema(_)) | None => Ok(None),
-        }
+        self.feed.next_chunk().await
     }
 
     fn summary(&self) -> BatchSummary {
-        self.summary.lock().map(|s| s.clone()).unwrap_or_default()
+        self.feed.summary()
     }
 }
 
@@ -195,33 +149,6 @@ impl<R: Read> Read for HashingReader<R> {
         self.bytes += n as u64;
         Ok(n)
     }
-}
-
-/// Opens a file with the typed errors every file source shares (missing, unreadable, empty).
-pub(crate) fn open_file(path: &Path) -> Result<std::fs::File> {
-    let file = std::fs::File::open(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => IngestError::Missing {
-            path: path.to_path_buf(),
-        },
-        _ => IngestError::Unreadable {
-            path: path.to_path_buf(),
-            source: e,
-        },
-    })?;
-    let meta = file.metadata().map_err(|e| IngestError::Unreadable {
-        path: path.to_path_buf(),
-        source: e,
-    })?;
-    if meta.is_dir() {
-        return Err(IngestError::Unreadable {
-            path: path.to_path_buf(),
-            source: std::io::Error::other("it is a directory, not a file"),
-        });
-    }
-    if meta.len() == 0 {
-        return Err(IngestError::Empty(path.display().to_string()));
-    }
-    Ok(file)
 }
 
 /// The fields of one JSON object, in the order written.
@@ -396,12 +323,7 @@ fn next_line<R: BufRead>(
     }
 }
 
-fn read_file(
-    path: &Path,
-    o: &JsonlOptions,
-    tx: &mpsc::Sender<Result<Msg>>,
-    summary: &Mutex<BatchSummary>,
-) -> Result<()> {
+fn read_file(path: &Path, o: &JsonlOptions, tx: &Tx, summary: &Mutex<BatchSummary>) -> Result<()> {
     let name = path.display().to_string();
     let file = open_file(path)?;
     let mut rdr = std::io::BufReader::with_capacity(1 << 20, HashingReader::new(file));
@@ -505,11 +427,7 @@ fn read_file(
     Ok(())
 }
 
-fn send_chunk(
-    tx: &mpsc::Sender<Result<Msg>>,
-    typer: &mut RowTyper,
-    bad: &mut Vec<QuarantinedRecord>,
-) -> Result<()> {
+fn send_chunk(tx: &Tx, typer: &mut RowTyper, bad: &mut Vec<QuarantinedRecord>) -> Result<()> {
     let chunk = Chunk {
         batch: typer.finish()?,
         quarantined: std::mem::take(bad),

@@ -118,6 +118,7 @@
 
 pub mod csv;
 mod error;
+mod feed;
 pub mod jsonl;
 pub mod online;
 pub mod parquet_source;

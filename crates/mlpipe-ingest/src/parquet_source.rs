@@ -13,15 +13,15 @@
 //! - a valid file with no rows → an empty batch with the file's schema.
 
 use crate::error::{IngestError, Result};
-use crate::jsonl::{open_file, HashingReader};
+use crate::feed::{open_file, FileFeed, Msg, Tx};
+use crate::jsonl::HashingReader;
 use crate::source::{Chunk, Source};
 use arrow_schema::SchemaRef;
 use async_trait::async_trait;
 use mlpipe_core::store::BatchSummary;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use tokio::sync::mpsc;
+use std::sync::Mutex;
 
 /// How to read a Parquet file.
 #[derive(Clone, Debug)]
@@ -66,46 +66,17 @@ impl ParquetOptions {
 
 /// A Parquet file as a [`Source`].
 pub struct ParquetSource {
-    path: PathBuf,
-    options: ParquetOptions,
-    rx: Option<mpsc::Receiver<Result<Msg>>>,
-    schema: Option<SchemaRef>,
-    summary: Arc<Mutex<BatchSummary>>,
-}
-
-enum Msg {
-    Schema(SchemaRef),
-    Chunk(Chunk),
+    feed: FileFeed,
 }
 
 impl ParquetSource {
     /// A Parquet file at `path`.
     pub fn new(path: impl Into<PathBuf>, options: ParquetOptions) -> Self {
+        let chunk_rows = options.chunk_rows.max(1);
         Self {
-            path: path.into(),
-            options,
-            rx: None,
-            schema: None,
-            summary: Arc::new(Mutex::new(BatchSummary::default())),
-        }
-    }
-
-    async fn recv(&mut self) -> Result<Option<Msg>> {
-        if self.rx.is_none() {
-            let (tx, rx) = mpsc::channel(2);
-            let path = self.path.clone();
-            let chunk_rows = self.options.chunk_rows.max(1);
-            let summary = self.summary.clone();
-            tokio::task::spawn_blocking(move || {
-                if let Err(e) = read_file(&path, chunk_rows, &tx, &summary) {
-                    let _ = tx.blocking_send(Err(e));
-                }
-            });
-            self.rx = Some(rx);
-        }
-        match self.rx.as_mut() {
-            Some(rx) => rx.recv().await.transpose(),
-            None => Ok(None),
+            feed: FileFeed::new(path.into(), move |p, tx, summary| {
+                read_file(p, chunk_rows, tx, summary)
+            }),
         }
     }
 }
@@ -113,10 +84,7 @@ impl ParquetSource {
 #[async_trait]
 impl Source for ParquetSource {
     fn identity(&self) -> String {
-        std::fs::canonicalize(&self.path)
-            .unwrap_or_else(|_| self.path.clone())
-            .display()
-            .to_string()
+        self.feed.identity()
     }
 
     fn format(&self) -> &str {
@@ -124,37 +92,19 @@ impl Source for ParquetSource {
     }
 
     async fn schema(&mut self) -> Result<SchemaRef> {
-        if let Some(s) = &self.schema {
-            return Ok(s.clone());
-        }
-        match self.recv().await? {
-            Some(Msg::Schema(s)) => {
-                self.schema = Some(s.clone());
-                Ok(s)
-            }
-            _ => Err(IngestError::Empty(self.path.display().to_string())),
-        }
+        self.feed.schema().await
     }
 
     async fn next_chunk(&mut self) -> Result<Option<Chunk>> {
-        self.schema().await?;
-        match self.recv().await? {
-            Some(Msg::Chunk(c)) => Ok(Some(c)),
-            Some(Msg::Schema(_)) | None => Ok(None),
-        }
+        self.feed.next_chunk().await
     }
 
     fn summary(&self) -> BatchSummary {
-        self.summary.lock().map(|s| s.clone()).unwrap_or_default()
+        self.feed.summary()
     }
 }
 
-fn read_file(
-    path: &Path,
-    chunk_rows: usize,
-    tx: &mpsc::Sender<Result<Msg>>,
-    summary: &Mutex<BatchSummary>,
-) -> Result<()> {
+fn read_file(path: &Path, chunk_rows: usize, tx: &Tx, summary: &Mutex<BatchSummary>) -> Result<()> {
     let not_parquet = |e: parquet::errors::ParquetError| IngestError::NotParquet {
         path: path.to_path_buf(),
         reason: e.to_string(),

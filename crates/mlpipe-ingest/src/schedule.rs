@@ -45,14 +45,24 @@ impl Schedule {
         let t = text.trim();
         if let Some(rest) = t.strip_prefix("every ") {
             let rest = rest.trim();
-            let (num, unit) = rest.split_at(rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len()));
-            let n: u64 = num.parse().map_err(|_| bad(text, "expected a number after `every`"))?;
+            let (num, unit) = rest.split_at(
+                rest.find(|c: char| !c.is_ascii_digit())
+                    .unwrap_or(rest.len()),
+            );
+            let n: u64 = num
+                .parse()
+                .map_err(|_| bad(text, "expected a number after `every`"))?;
             let secs = match unit.trim() {
                 "s" | "sec" | "secs" | "seconds" => n,
                 "m" | "min" | "mins" | "minutes" => n * 60,
                 "h" | "hour" | "hours" => n * 3600,
                 "d" | "day" | "days" => n * 86_400,
-                other => return Err(bad(text, &format!("unknown unit `{other}` (use s, m, h or d)"))),
+                other => {
+                    return Err(bad(
+                        text,
+                        &format!("unknown unit `{other}` (use s, m, h or d)"),
+                    ))
+                }
             };
             if secs == 0 {
                 return Err(bad(text, "the interval must be positive"));
@@ -61,7 +71,12 @@ impl Schedule {
         }
         cron::Schedule::from_str(t)
             .map(|s| Self::Cron(Box::new(s)))
-            .map_err(|e| bad(text, &format!("not `every <n><unit>` and not a cron expression: {e}")))
+            .map_err(|e| {
+                bad(
+                    text,
+                    &format!("not `every <n><unit>` and not a cron expression: {e}"),
+                )
+            })
     }
 
     /// The first tick strictly after `t`.
@@ -108,7 +123,10 @@ impl ScheduleHandle {
 /// Starts announcing each source on its schedule. Every schedule is parsed first, so a
 /// bad one is an error before anything runs. A failed announcement is logged and tried
 /// again at the next tick.
-pub fn start_schedules(broker: Arc<dyn Broker>, sources: &[ScheduledSource]) -> Result<ScheduleHandle> {
+pub fn start_schedules(
+    broker: Arc<dyn Broker>,
+    sources: &[ScheduledSource],
+) -> Result<ScheduleHandle> {
     let parsed: Vec<(ScheduledSource, Schedule)> = sources
         .iter()
         .map(|s| Ok((s.clone(), Schedule::parse(&s.schedule)?)))

@@ -308,7 +308,10 @@ async fn a_large_file_is_parsed_in_parallel_pieces_in_order() {
     );
     // The checksum covers every byte.
     use sha2::Digest;
-    assert_eq!(s.summary().checksum, hex::encode(sha2::Sha256::digest(text.as_bytes())));
+    assert_eq!(
+        s.summary().checksum,
+        hex::encode(sha2::Sha256::digest(text.as_bytes()))
+    );
     assert_eq!(s.summary().source_bytes, text.len() as u64);
 }
 

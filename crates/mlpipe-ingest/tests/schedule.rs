@@ -13,14 +13,26 @@ fn schedules_parse_intervals_and_cron_and_refuse_nonsense() {
     let t = chrono::DateTime::parse_from_rfc3339("2026-03-01T10:07:30Z")
         .unwrap()
         .to_utc();
-    let next = |s: &str| Schedule::parse(s).unwrap().next_after(t).unwrap().to_rfc3339();
+    let next = |s: &str| {
+        Schedule::parse(s)
+            .unwrap()
+            .next_after(t)
+            .unwrap()
+            .to_rfc3339()
+    };
     assert_eq!(next("every 30s"), "2026-03-01T10:08:00+00:00");
     assert_eq!(next("every 2h"), "2026-03-01T12:07:30+00:00");
     // At minute 0 and 30 of every hour.
     assert_eq!(next("0 0,30 * * * *"), "2026-03-01T10:30:00+00:00");
     // Daily at 02:00.
     assert_eq!(next("0 0 2 * * *"), "2026-03-02T02:00:00+00:00");
-    for bad in ["every", "every 0s", "every 5 fortnights", "not a cron", "61 * * * * *"] {
+    for bad in [
+        "every",
+        "every 0s",
+        "every 5 fortnights",
+        "not a cron",
+        "61 * * * * *",
+    ] {
         assert!(
             matches!(Schedule::parse(bad), Err(IngestError::InvalidOption(_))),
             "{bad}"
@@ -32,7 +44,11 @@ fn schedules_parse_intervals_and_cron_and_refuse_nonsense() {
 async fn a_schedule_announces_its_source_on_every_tick() {
     let broker: Arc<dyn Broker> = Arc::new(InProcessBroker::new());
     let mut sub = broker
-        .subscribe_topic(Topic::SourceDataAvailable, "test", SubscribeOptions::default())
+        .subscribe_topic(
+            Topic::SourceDataAvailable,
+            "test",
+            SubscribeOptions::default(),
+        )
         .await
         .unwrap();
     let handle = start_schedules(
@@ -80,7 +96,11 @@ async fn a_schedule_announces_its_source_on_every_tick() {
 #[tokio::test]
 async fn progress_is_reported_while_ingesting() {
     let stores = Stores::in_memory();
-    let svc = IngestionService::new(stores, Arc::new(InProcessBroker::new()), IngestConfig::default());
+    let svc = IngestionService::new(
+        stores,
+        Arc::new(InProcessBroker::new()),
+        IngestConfig::default(),
+    );
     let progress = svc.progress();
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/breast_cancer.csv");
     let mut src = CsvSource::new(path, CsvOptions::default());

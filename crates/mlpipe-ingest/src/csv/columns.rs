@@ -3,9 +3,9 @@
 
 use super::infer::{field_str, parse_bool, parse_timestamp};
 use crate::error::{IngestError, Result};
+use arrow_array::builder::StringBuilder;
 use arrow_array::types::{Float64Type, Int64Type, TimestampMicrosecondType};
 use arrow_array::{ArrayRef, ArrowPrimitiveType, BooleanArray, PrimitiveArray, RecordBatch};
-use arrow_array::builder::StringBuilder;
 use arrow_schema::{DataType, Schema, SchemaRef, TimeUnit};
 use std::sync::Arc;
 
@@ -214,7 +214,11 @@ fn parse_i64(b: &[u8]) -> Option<i64> {
         }
         let d = i64::from(d - b'0');
         n = n.checked_mul(10)?;
-        n = if neg { n.checked_sub(d)? } else { n.checked_add(d)? };
+        n = if neg {
+            n.checked_sub(d)?
+        } else {
+            n.checked_add(d)?
+        };
     }
     Some(n)
 }
@@ -230,20 +234,7 @@ impl Col {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::parse_i64;
 
-    #[test]
-    fn integers_parse_like_std() {
-        for s in ["0", "-0", "+7", "42", "-9223372036854775808", "9223372036854775807"] {
-            assert_eq!(parse_i64(s.as_bytes()), s.parse::<i64>().ok(), "{s}");
-        }
-        for s in ["", "-", "1.5", "9223372036854775808", "-9223372036854775809", "1e3", " 1"] {
-            assert_eq!(parse_i64(s.as_bytes()), None, "{s}");
-        }
-    }
-}
 
 fn push_typed(col: &mut Col, s: &str) -> std::result::Result<(), &'static str> {
     match col {
@@ -270,4 +261,34 @@ fn push_typed(col: &mut Col, s: &str) -> std::result::Result<(), &'static str> {
         Col::Str(_) => {}
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_i64;
+
+    #[test]
+    fn integers_parse_like_std() {
+        for s in [
+            "0",
+            "-0",
+            "+7",
+            "42",
+            "-9223372036854775808",
+            "9223372036854775807",
+        ] {
+            assert_eq!(parse_i64(s.as_bytes()), s.parse::<i64>().ok(), "{s}");
+        }
+        for s in [
+            "",
+            "-",
+            "1.5",
+            "9223372036854775808",
+            "-9223372036854775809",
+            "1e3",
+            " 1",
+        ] {
+            assert_eq!(parse_i64(s.as_bytes()), None, "{s}");
+        }
+    }
 }

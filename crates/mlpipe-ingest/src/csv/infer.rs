@@ -105,4 +105,3 @@ pub(crate) fn infer_schema(names: &[String], sample: &[(u64, csv::ByteRecord)]) 
         .collect();
     Arc::new(Schema::new(fields))
 }
-

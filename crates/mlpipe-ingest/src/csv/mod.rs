@@ -33,6 +33,7 @@ mod pieces;
 pub use infer::{parse_timestamp, INFER_MAJORITY};
 
 use crate::error::{IngestError, Result};
+use crate::feed::{open_file, FileFeed, Msg, Tx};
 use crate::source::{Chunk, Source};
 use arrow_schema::SchemaRef;
 use async_trait::async_trait;
@@ -43,8 +44,7 @@ use pieces::{parse_window, ParseSpec, Piece, Scanner};
 use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use tokio::sync::mpsc;
+use std::sync::Mutex;
 
 /// How to read a CSV file.
 #[derive(Clone, Debug)]
@@ -121,51 +121,16 @@ impl CsvOptions {
 
 /// A CSV file as a [`Source`].
 pub struct CsvSource {
-    path: PathBuf,
-    options: CsvOptions,
-    rx: Option<mpsc::Receiver<Result<Msg>>>,
-    schema: Option<SchemaRef>,
-    summary: Arc<Mutex<BatchSummary>>,
-}
-
-enum Msg {
-    Schema(SchemaRef),
-    Chunk(Chunk),
+    feed: FileFeed,
 }
 
 impl CsvSource {
     /// A CSV file at `path`.
     pub fn new(path: impl Into<PathBuf>, options: CsvOptions) -> Self {
         Self {
-            path: path.into(),
-            options,
-            rx: None,
-            schema: None,
-            summary: Arc::new(Mutex::new(BatchSummary::default())),
-        }
-    }
-
-    fn start(&mut self) {
-        if self.rx.is_some() {
-            return;
-        }
-        let (tx, rx) = mpsc::channel(2);
-        let path = self.path.clone();
-        let options = self.options.clone();
-        let summary = self.summary.clone();
-        tokio::task::spawn_blocking(move || {
-            if let Err(e) = read_file(&path, &options, &tx, &summary) {
-                let _ = tx.blocking_send(Err(e));
-            }
-        });
-        self.rx = Some(rx);
-    }
-
-    async fn recv(&mut self) -> Result<Option<Msg>> {
-        self.start();
-        match self.rx.as_mut() {
-            Some(rx) => rx.recv().await.transpose(),
-            None => Ok(None),
+            feed: FileFeed::new(path.into(), move |p, tx, summary| {
+                read_file(p, &options, tx, summary)
+            }),
         }
     }
 }
@@ -173,10 +138,7 @@ impl CsvSource {
 #[async_trait]
 impl Source for CsvSource {
     fn identity(&self) -> String {
-        std::fs::canonicalize(&self.path)
-            .unwrap_or_else(|_| self.path.clone())
-            .display()
-            .to_string()
+        self.feed.identity()
     }
 
     fn format(&self) -> &str {
@@ -184,45 +146,20 @@ impl Source for CsvSource {
     }
 
     async fn schema(&mut self) -> Result<SchemaRef> {
-        if let Some(s) = &self.schema {
-            return Ok(s.clone());
-        }
-        match self.recv().await? {
-            Some(Msg::Schema(s)) => {
-                self.schema = Some(s.clone());
-                Ok(s)
-            }
-            _ => Err(IngestError::Empty(self.path.display().to_string())),
-        }
+        self.feed.schema().await
     }
 
     async fn next_chunk(&mut self) -> Result<Option<Chunk>> {
-        self.schema().await?;
-        match self.recv().await? {
-            Some(Msg::Chunk(c)) => Ok(Some(c)),
-            Some(Msg::Schema(_)) | None => Ok(None),
-        }
+        self.feed.next_chunk().await
     }
 
     fn summary(&self) -> BatchSummary {
-        self.summary.lock().map(|s| s.clone()).unwrap_or_default()
+        self.feed.summary()
     }
 }
 
 /// Bytes read from the file at a time, and the size pieces are cut at.
 const PIECE_BYTES: usize = 4 << 20;
-
-fn open(path: &Path) -> Result<std::fs::File> {
-    std::fs::File::open(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => IngestError::Missing {
-            path: path.to_path_buf(),
-        },
-        _ => IngestError::Unreadable {
-            path: path.to_path_buf(),
-            source: e,
-        },
-    })
-}
 
 /// The file in pieces of whole records, hashed and counted as it is read.
 struct PieceReader {
@@ -295,17 +232,9 @@ impl PieceReader {
     }
 }
 
-fn read_file(
-    path: &Path,
-    o: &CsvOptions,
-    tx: &mpsc::Sender<Result<Msg>>,
-    summary: &Mutex<BatchSummary>,
-) -> Result<()> {
+fn read_file(path: &Path, o: &CsvOptions, tx: &Tx, summary: &Mutex<BatchSummary>) -> Result<()> {
     let name = path.display().to_string();
-    let file = open(path)?;
-    if file.metadata().map(|m| m.len() == 0).unwrap_or(false) {
-        return Err(IngestError::Empty(name));
-    }
+    let file = open_file(path)?;
     let mut reader = PieceReader::new(file, path, o.quote);
     let Some(mut first) = reader.next()? else {
         return Err(IngestError::Empty(name));
@@ -429,4 +358,3 @@ fn read_file(
     }
     Ok(())
 }
-

@@ -181,7 +181,11 @@ fn parse_unquoted(piece: &Piece, spec: &ParseSpec) -> Result<Vec<Chunk>> {
         }
         fields.clear();
         fields.extend(l.split(|&b| b == spec.delimiter));
-        sink.record(fields.iter().copied(), fields.len(), row_number(piece, spec, line))?;
+        sink.record(
+            fields.iter().copied(),
+            fields.len(),
+            row_number(piece, spec, line),
+        )?;
     }
     sink.finish()
 }
@@ -218,6 +222,9 @@ mod tests {
         assert!(s.take(&mut pending, &mut line).is_none());
         pending.extend_from_slice(b"\"\n");
         s.scan(&pending, b'"');
-        assert_eq!(s.take(&mut pending, &mut line).map(|p| p.bytes.len()), Some(8));
+        assert_eq!(
+            s.take(&mut pending, &mut line).map(|p| p.bytes.len()),
+            Some(8)
+        );
     }
 }
