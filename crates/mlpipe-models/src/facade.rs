@@ -3,7 +3,7 @@
 
 use crate::error::{ModelError, Result};
 use mlpipe_core::{FeatureSetId, Score};
-use ndarray::{ArrayView1, ArrayView2};
+use ndarray::{Array2, ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 /// What a trainer learns from.
@@ -52,6 +52,15 @@ pub trait Model: Send + Sync + std::fmt::Debug {
     fn predict_batch(&self, x: ArrayView2<'_, f64>) -> Result<Vec<Score>>;
     /// The score of one row.
     fn predict_row(&self, x: &[f64]) -> Result<Score>;
+    /// Class probabilities of every row as one rows × classes matrix (columns in the
+    /// model's class order), or `None` for a model that gives no probabilities.
+    ///
+    /// The fast path for batch scoring: no [`Score`] (and no allocation) per row.
+    /// The default builds the matrix from [`predict_batch`](Self::predict_batch);
+    /// classifiers override it.
+    fn predict_proba(&self, x: ArrayView2<'_, f64>) -> Result<Option<Array2<f64>>> {
+        proba_matrix(&self.predict_batch(x)?)
+    }
     /// The self-describing artefact.
     fn artefact(&self) -> Result<ModelArtefact>;
 }
@@ -205,4 +214,30 @@ pub fn check_width(expected: usize, got: usize) -> Result<()> {
         return Err(ModelError::Width { expected, got });
     }
     Ok(())
+}
+
+/// Stacks probability scores into a rows × classes matrix; `None` when the scores are
+/// not probabilities (or there are none).
+pub fn proba_matrix(scores: &[Score]) -> Result<Option<Array2<f64>>> {
+    let width = match scores.first() {
+        Some(Score::Probabilities { probabilities, .. }) => probabilities.len(),
+        _ => return Ok(None),
+    };
+    let mut out = Array2::zeros((scores.len(), width));
+    for (i, s) in scores.iter().enumerate() {
+        match s {
+            Score::Probabilities { probabilities, .. } if probabilities.len() == width => {
+                for (o, p) in out.row_mut(i).iter_mut().zip(probabilities) {
+                    *o = *p;
+                }
+            }
+            _ => {
+                return Err(ModelError::Numeric {
+                    kind: "predict_proba".into(),
+                    reason: format!("row {i} has no probabilities of width {width}"),
+                })
+            }
+        }
+    }
+    Ok(Some(out))
 }

@@ -3,6 +3,7 @@
 //! backtracking line search. Newton converges to the same optimum as scikit-learn's lbfgs,
 //! only more tightly.
 
+use crate::checkpoint::{self, Checkpoint};
 use crate::error::{ModelError, Result};
 use crate::facade::*;
 use crate::linalg::solve_spd;
@@ -76,6 +77,15 @@ impl Trainer for LogisticRegression {
     }
 
     fn train(&self, data: &TrainingData<'_>) -> Result<Box<dyn Model>> {
+        self.train_resumable(data, &checkpoint::NoCheckpoint)
+    }
+
+    /// Saves the coefficients after every Newton step and resumes from them.
+    fn train_resumable(
+        &self,
+        data: &TrainingData<'_>,
+        ck: &dyn Checkpoint,
+    ) -> Result<Box<dyn Model>> {
         let p = &self.0;
         if !(p.c > 0.0 && p.c.is_finite()) || p.max_iter == 0 {
             return Err(ModelError::Params {
@@ -96,10 +106,10 @@ impl Trainer for LogisticRegression {
             .assign(&data.x);
         let state = if classes.len() == 2 {
             let yb: Vec<f64> = y.iter().map(|&c| c as f64).collect();
-            let (w, it) = fit_binary(&xa, &yb, p)?;
+            let (w, it) = fit_binary(&xa, &yb, p, ck)?;
             split_state(classes, vec![w], it, p.fit_intercept)
         } else {
-            let (ws, it) = fit_multinomial(&xa, &y, classes.len(), p)?;
+            let (ws, it) = fit_multinomial(&xa, &y, classes.len(), p, ck)?;
             split_state(classes, ws, it, p.fit_intercept)
         };
         Ok(Box::new(LogisticModel {
@@ -202,7 +212,28 @@ fn binary_eval(x: &[f64], d: usize, y: &[f64], w: &[f64], c: f64, mask: &[f64]) 
     (c * loss + 0.5 * pen, z)
 }
 
-fn fit_binary(x: &Array2<f64>, y: &[f64], p: &LogisticParams) -> Result<(Array1<f64>, usize)> {
+/// Where a Newton fit got to: the coefficients after `iterations` steps.
+#[derive(Serialize, Deserialize)]
+struct NewtonState {
+    iterations: usize,
+    coef: Vec<f64>,
+}
+
+fn resume(ck: &dyn Checkpoint, dim: usize) -> (usize, Option<Vec<f64>>) {
+    match checkpoint::load_json::<NewtonState>(ck) {
+        Some(s) if s.coef.len() == dim && s.coef.iter().all(|v| v.is_finite()) => {
+            (s.iterations, Some(s.coef))
+        }
+        _ => (0, None),
+    }
+}
+
+fn fit_binary(
+    x: &Array2<f64>,
+    y: &[f64],
+    p: &LogisticParams,
+    ck: &dyn Checkpoint,
+) -> Result<(Array1<f64>, usize)> {
     let d = x.ncols();
     let owned;
     let xs: &[f64] = match x.as_slice() {
@@ -213,9 +244,11 @@ fn fit_binary(x: &Array2<f64>, y: &[f64], p: &LogisticParams) -> Result<(Array1<
         }
     };
     let mask = penalty_mask(d, p.fit_intercept);
-    let mut w = vec![0.0; d];
+    let (start, saved) = resume(ck, d);
+    let mut w = saved.unwrap_or_else(|| vec![0.0; d]);
     let (mut f, mut z) = binary_eval(xs, d, y, &w, p.c, &mask);
-    for it in 0..p.max_iter {
+    for it in start..p.max_iter {
+        checkpoint::check(ck, KIND)?;
         // Gradient and (upper-triangular) Hessian, fused over row chunks in parallel.
         let gh = z
             .par_chunks(CHUNK)
@@ -277,6 +310,13 @@ fn fit_binary(x: &Array2<f64>, y: &[f64], p: &LogisticParams) -> Result<(Array1<
         w = nw;
         f = nf;
         z = nz;
+        checkpoint::save_json(
+            ck,
+            &NewtonState {
+                iterations: it + 1,
+                coef: w.clone(),
+            },
+        );
         if done {
             return Ok((Array1::from(w), it + 1));
         }
@@ -319,6 +359,7 @@ fn fit_multinomial(
     y: &[usize],
     k: usize,
     p: &LogisticParams,
+    ck: &dyn Checkpoint,
 ) -> Result<(Vec<Array1<f64>>, usize)> {
     let (n, d) = x.dim();
     let mask = penalty_mask(d, p.fit_intercept);
@@ -342,9 +383,11 @@ fn fit_multinomial(
             .sum();
         p.c * loss + 0.5 * pen
     };
-    let mut theta = Array1::<f64>::zeros(dim);
+    let (start, saved) = resume(ck, dim);
+    let mut theta = saved.map_or_else(|| Array1::<f64>::zeros(dim), Array1::from);
     let mut f = objective(&theta);
-    for it in 0..p.max_iter {
+    for it in start..p.max_iter {
+        checkpoint::check(ck, KIND)?;
         let w = theta
             .view()
             .into_shape_with_order((k, d))
@@ -428,6 +471,13 @@ fn fit_multinomial(
         let done = (f - nf).abs() <= 1e-15 * f.abs().max(1.0);
         theta = nt;
         f = nf;
+        checkpoint::save_json(
+            ck,
+            &NewtonState {
+                iterations: it + 1,
+                coef: theta.to_vec(),
+            },
+        );
         if done {
             return Ok((rows_of(&theta, k, d, p.fit_intercept), it + 1));
         }
@@ -471,7 +521,8 @@ impl LogisticModel {
         &self.state
     }
 
-    fn score(&self, x: &[f64]) -> Score {
+    /// Writes the class probabilities of row `x` into `out` (one per class).
+    fn probs_into(&self, x: &[f64], out: &mut [f64]) {
         let lin = |c: usize| -> f64 {
             let mut z = self.state.intercept[c];
             for (w, v) in self.state.coef[c].iter().zip(x) {
@@ -479,14 +530,31 @@ impl LogisticModel {
             }
             z
         };
-        let probabilities = if self.state.coef.len() == 1 {
+        if self.state.coef.len() == 1 {
             let p1 = sigmoid(lin(0));
-            vec![1.0 - p1, p1]
+            if let [a, b] = out {
+                *a = 1.0 - p1;
+                *b = p1;
+            }
         } else {
-            let mut z: Vec<f64> = (0..self.state.coef.len()).map(lin).collect();
-            softmax_row(&mut z);
-            z
-        };
+            for (c, o) in out.iter_mut().enumerate() {
+                *o = lin(c);
+            }
+            softmax_row(out);
+        }
+    }
+
+    fn n_classes(&self) -> usize {
+        if self.state.coef.len() == 1 {
+            2
+        } else {
+            self.state.coef.len()
+        }
+    }
+
+    fn score(&self, x: &[f64]) -> Score {
+        let mut probabilities = vec![0.0; self.n_classes()];
+        self.probs_into(x, &mut probabilities);
         Score::Probabilities {
             classes: self.state.classes.clone(),
             probabilities,
@@ -517,6 +585,21 @@ impl Model for LogisticModel {
     fn predict_row(&self, x: &[f64]) -> Result<Score> {
         check_width(self.input.len(), x.len())?;
         Ok(self.score(x))
+    }
+
+    fn predict_proba(&self, x: ArrayView2<'_, f64>) -> Result<Option<ndarray::Array2<f64>>> {
+        check_width(self.input.len(), x.ncols())?;
+        let mut out = ndarray::Array2::zeros((x.nrows(), self.n_classes()));
+        ndarray::Zip::from(out.rows_mut())
+            .and(x.rows())
+            .par_for_each(|mut o, r| {
+                let Some(o) = o.as_slice_mut() else { return };
+                match r.as_slice() {
+                    Some(s) => self.probs_into(s, o),
+                    None => self.probs_into(&r.to_vec(), o),
+                }
+            });
+        Ok(Some(out))
     }
 
     fn artefact(&self) -> Result<ModelArtefact> {

@@ -259,6 +259,23 @@ impl Model for TreeModel {
         Ok(self.score(x))
     }
 
+    fn predict_proba(&self, x: ArrayView2<'_, f64>) -> Result<Option<ndarray::Array2<f64>>> {
+        check_width(self.input.len(), x.ncols())?;
+        let mut out = ndarray::Array2::zeros((x.nrows(), self.state.classes.len()));
+        ndarray::Zip::from(out.rows_mut())
+            .and(x.rows())
+            .par_for_each(|mut o, r| {
+                let leaf = match r.as_slice() {
+                    Some(s) => self.leaf(s),
+                    None => self.leaf(&r.to_vec()),
+                };
+                for (o, p) in o.iter_mut().zip(leaf) {
+                    *o = *p;
+                }
+            });
+        Ok(Some(out))
+    }
+
     fn artefact(&self) -> Result<ModelArtefact> {
         Ok(ModelArtefact::new(
             KIND,
