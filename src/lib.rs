@@ -33,7 +33,11 @@ pub use mlpipe_features as features;
 pub use mlpipe_ingest as ingest;
 pub use mlpipe_models as models;
 pub use mlpipe_monitor as monitor;
+#[cfg(feature = "nats")]
+pub use mlpipe_nats as nats;
 pub use mlpipe_parquet as parquet;
+#[cfg(feature = "redis")]
+pub use mlpipe_redis as redis;
 pub use mlpipe_serve as serve;
 pub use mlpipe_split as split;
 pub use mlpipe_sql as sql;

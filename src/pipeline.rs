@@ -108,6 +108,7 @@ impl Pipeline {
             algorithms.clone(),
             stages.training,
         ));
+        handles.extend(train.start_schedules()?);
         handles.push(train.start(options.clone()).await?);
         let evaluate = Arc::new(EvaluationService::new(
             stores.clone(),

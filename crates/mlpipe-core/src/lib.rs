@@ -15,6 +15,7 @@ pub mod config;
 pub mod error;
 pub mod events;
 pub mod ids;
+pub mod schedule;
 pub mod score;
 pub mod service;
 pub mod store;

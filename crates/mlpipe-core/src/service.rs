@@ -37,6 +37,15 @@ impl ServiceHandle {
         &self.name
     }
 
+    /// A handle over tasks that stop when `stop` is set to `true`.
+    pub fn from_parts(name: &str, stop: watch::Sender<bool>, tasks: Vec<JoinHandle<()>>) -> Self {
+        Self {
+            name: name.to_string(),
+            stop,
+            tasks,
+        }
+    }
+
     /// Stops taking new deliveries, lets handlers in progress finish, and waits.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);

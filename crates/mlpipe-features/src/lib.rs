@@ -7,6 +7,19 @@
 //! content hash. Every step has a batch path and a row path that give **bit-identical**
 //! results: the same definition serves training, batch scoring and online scoring.
 //!
+//! Built-in steps (registered by name in [`StepRegistry::builtin`], parameters as in
+//! scikit-learn, pinned to scikit-learn 1.9 in `tests/sklearn.rs`):
+//!
+//! | kind | name | scikit-learn counterpart |
+//! |---|---|---|
+//! | extractor | `numeric`, `one_hot`, `ordinal`, `hashing`, `datetime` | `OneHotEncoder`, `OrdinalEncoder`, `FeatureHasher`, pandas `dt` parts |
+//! | transformer | `imputer`, `standard_scaler`, `min_max_scaler`, `robust_scaler`, `log`, `power`, `clip`, `bucketize`, `polynomial` | `SimpleImputer`, `StandardScaler`, `MinMaxScaler`, `RobustScaler`, `log1p`, `PowerTransformer`, `clip`, `KBinsDiscretizer`, `PolynomialFeatures` |
+//! | selector | `k_best_chi2`, `k_best_f_classif`, `variance_threshold`, `columns` | `SelectKBest(chi2 / f_classif)`, `VarianceThreshold` |
+//!
+//! Around the steps: the [data quality report](quality) run before fitting, the
+//! [`PreparationService`] (offline features, online replication, combined feature sets
+//! joined on a key — [`join`]), and [online preparation](online) of streamed records.
+//!
 //! ```
 //! use mlpipe_core::{Row, table::rows_to_batch};
 //! use mlpipe_features::{FeaturePipeline, PipelineDef, StepRegistry, StepSpec};
@@ -27,16 +40,24 @@
 #![forbid(unsafe_code)]
 
 pub mod builtin;
+mod combine;
 mod error;
+pub mod join;
+pub mod online;
 mod pipeline;
+pub mod quality;
 mod registry;
 pub mod service;
+pub mod stats;
 mod step;
 
 pub use error::{FeatureError, Result};
+pub use online::{prewarm_online, OnlinePreparer};
 pub use pipeline::{FeaturePipeline, FittedPipeline, PipelineDef, ROW_KEY};
+pub use quality::{quality_report, QualityReport, QualityThresholds};
 pub use registry::{StepRegistry, StepSpec};
 pub use service::{
-    load_pipeline, DatasetFeatures, PreparationService, PrepareConfig, PrepareReport,
+    load_pipeline, CombinedFeatures, DatasetFeatures, PreparationService, PrepareConfig,
+    PrepareReport,
 };
 pub use step::*;

@@ -5,7 +5,10 @@
 //! Rebuilding a fitted step only parses data into a registered type: loading a feature
 //! set never runs code that came with it.
 
-use crate::builtin::{numeric, scale, select};
+use crate::builtin::{
+    categorical, datetime, discretize, hashing, impute, kbest, numeric, poly, power, scale,
+    scalers, select,
+};
 use crate::error::{FeatureError, Result};
 use crate::step::*;
 use serde::{Deserialize, Serialize};
@@ -82,6 +85,85 @@ impl StepRegistry {
                 )?))
             },
         );
+        r.register_extractor(
+            "one_hot",
+            |p| Ok(Box::new(categorical::OneHot(load("one_hot", p)?))),
+            |s| {
+                Ok(Box::new(categorical::FittedOneHot::new(load(
+                    "one_hot", s,
+                )?)?))
+            },
+        );
+        r.register_extractor(
+            "ordinal",
+            |p| Ok(Box::new(categorical::Ordinal(load("ordinal", p)?))),
+            |s| {
+                Ok(Box::new(categorical::FittedOrdinal::new(load(
+                    "ordinal", s,
+                )?)?))
+            },
+        );
+        r.register_extractor(
+            "hashing",
+            |p| Ok(Box::new(hashing::FeatureHasher(load("hashing", p)?))),
+            |s| Ok(Box::new(load::<hashing::FittedHasher>("hashing", s)?)),
+        );
+        r.register_extractor(
+            "datetime",
+            |p| Ok(Box::new(datetime::DateParts(load("datetime", p)?))),
+            |s| Ok(Box::new(load::<datetime::FittedDateParts>("datetime", s)?)),
+        );
+        macro_rules! transformer {
+            ($kind:literal, $def:expr, $fitted:ty) => {
+                r.register_transformer(
+                    $kind,
+                    |p| Ok(Box::new($def(load($kind, p)?))),
+                    |s| Ok(Box::new(load::<$fitted>($kind, s)?)),
+                );
+            };
+        }
+        transformer!("imputer", impute::Imputer, impute::FittedImputer);
+        transformer!(
+            "min_max_scaler",
+            scalers::MinMaxScaler,
+            scalers::FittedMinMax
+        );
+        transformer!(
+            "robust_scaler",
+            scalers::RobustScaler,
+            scalers::FittedRobust
+        );
+        transformer!("power", power::PowerTransform, power::FittedPower);
+        transformer!("clip", discretize::Clip, discretize::FittedClip);
+        transformer!(
+            "bucketize",
+            discretize::Bucketize,
+            discretize::FittedBucketize
+        );
+        transformer!("polynomial", poly::Polynomial, poly::FittedPolynomial);
+        r.register_transformer(
+            "log",
+            |p| Ok(Box::new(load::<power::Log1p>("log", p)?)),
+            |s| Ok(Box::new(load::<power::FittedLog1p>("log", s)?)),
+        );
+        r.register_selector("k_best_chi2", |p| {
+            Ok(Box::new(kbest::KBest {
+                score: kbest::KBestScore::Chi2,
+                params: load("k_best_chi2", p)?,
+            }))
+        });
+        r.register_selector("k_best_f_classif", |p| {
+            Ok(Box::new(kbest::KBest {
+                score: kbest::KBestScore::FClassif,
+                params: load("k_best_f_classif", p)?,
+            }))
+        });
+        r.register_selector("variance_threshold", |p| {
+            Ok(Box::new(load::<kbest::VarianceThreshold>(
+                "variance_threshold",
+                p,
+            )?))
+        });
         r.register_selector("columns", |p| {
             Ok(Box::new(load::<select::ExplicitColumns>("columns", p)?))
         });

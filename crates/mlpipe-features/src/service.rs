@@ -2,9 +2,16 @@
 //! feature pipeline, writes the features to the offline store under the feature-set id,
 //! replicates the latest vector per entity to the online store, records lineage and
 //! publishes `features-generated`.
+//!
+//! Before fitting it computes the [data quality report](crate::quality), records it in
+//! the audit trail and, when the dataset sets `quality` thresholds, refuses data that
+//! crosses them. After each dataset it builds every combined feature set
+//! (`[features.combined.<name>]`) whose sources all have features: their latest feature
+//! tables inner-joined on the key (see [`crate::join`]).
 
 use crate::error::{FeatureError, Result};
 use crate::pipeline::{FeaturePipeline, FittedPipeline, PipelineDef};
+use crate::quality::{quality_report, QualityReport, QualityThresholds};
 use crate::registry::StepRegistry;
 use async_trait::async_trait;
 use mlpipe_core::broker::{Broker, BrokerExt, SubscribeOptions};
@@ -34,6 +41,29 @@ pub struct DatasetFeatures {
     /// Copy the latest vector of every entity to the online store (default true).
     #[serde(default = "yes")]
     pub replicate_online: bool,
+    /// Data quality limits that stop the preparation (none by default; the report is
+    /// always computed and audited).
+    #[serde(default)]
+    pub quality: Option<QualityThresholds>,
+}
+
+/// A feature set joined from several datasets' features on an entity key.
+///
+/// ```toml
+/// [features.combined.customer-360]
+/// sources = ["customers", "orders"]
+/// key = "customer_id"
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CombinedFeatures {
+    /// Datasets whose features are joined (each must define `key`).
+    pub sources: Vec<String>,
+    /// Key column of the combined table (the sources' keys are matched as text).
+    pub key: String,
+    /// Copy the combined vectors to the online store (default true).
+    #[serde(default = "yes")]
+    pub replicate_online: bool,
 }
 
 fn yes() -> bool {
@@ -47,6 +77,9 @@ pub struct PrepareConfig {
     /// Dataset name → its features.
     #[serde(default)]
     pub datasets: BTreeMap<String, DatasetFeatures>,
+    /// Combined feature set name → its sources.
+    #[serde(default)]
+    pub combined: BTreeMap<String, CombinedFeatures>,
 }
 
 /// What one preparation did.
@@ -60,14 +93,18 @@ pub struct PrepareReport {
     pub features: Vec<String>,
     /// Whether the feature set was fitted now (false: reused).
     pub fitted: bool,
+    /// The data quality report of the raw batch.
+    pub quality: QualityReport,
+    /// Combined feature sets built after this preparation.
+    pub combined: Vec<FeatureSetId>,
 }
 
 /// Turns raw batches into stored features.
 pub struct PreparationService {
-    stores: Stores,
-    broker: Arc<dyn Broker>,
+    pub(crate) stores: Stores,
+    pub(crate) broker: Arc<dyn Broker>,
     registry: Arc<StepRegistry>,
-    config: PrepareConfig,
+    pub(crate) config: PrepareConfig,
 }
 
 /// Loads the fitted pipeline of a stored feature set.
@@ -122,6 +159,29 @@ impl PreparationService {
             });
         }
         let data = concat(&raw)?;
+        let quality = quality_report(&data, cfg.pipeline.label.as_deref());
+        let raw_node = Node::RawBatch(batch.clone());
+        let problems = cfg
+            .quality
+            .as_ref()
+            .map(|t| quality.problems(t))
+            .unwrap_or_default();
+        self.stores
+            .lineage
+            .audit(AuditRecord::now(
+                GROUP,
+                if problems.is_empty() {
+                    "quality.passed"
+                } else {
+                    "quality.failed"
+                },
+                &raw_node,
+                serde_json::json!({"dataset": dataset, "report": &quality, "problems": &problems}),
+            ))
+            .await?;
+        if let Some(t) = &cfg.quality {
+            quality.check(t)?;
+        }
         let reuse = if cfg.refit {
             None
         } else {
@@ -222,11 +282,14 @@ impl PreparationService {
         };
         self.broker.publish_event(&env).await?;
         tracing::info!(dataset, batch = %batch, feature_set = %fs, rows, "features generated");
+        let combined = self.combine_ready(dataset, cause).await?;
         Ok(Some(PrepareReport {
             feature_set_id: fs,
             rows,
             features: pipeline.feature_names().to_vec(),
             fitted: fitted_now,
+            quality,
+            combined,
         }))
     }
 

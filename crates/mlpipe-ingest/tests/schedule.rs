@@ -34,7 +34,7 @@ fn schedules_parse_intervals_and_cron_and_refuse_nonsense() {
         "61 * * * * *",
     ] {
         assert!(
-            matches!(Schedule::parse(bad), Err(IngestError::InvalidOption(_))),
+            matches!(Schedule::parse(bad), Err(mlpipe_core::Error::Config(_))),
             "{bad}"
         );
     }

@@ -73,7 +73,11 @@ impl MemoryCheckpoint {
 
     /// Whether a state was saved.
     pub fn has_state(&self) -> bool {
-        self.shared.state.lock().map(|s| s.is_some()).unwrap_or(false)
+        self.shared
+            .state
+            .lock()
+            .map(|s| s.is_some())
+            .unwrap_or(false)
     }
 }
 

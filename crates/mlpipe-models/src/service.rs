@@ -63,6 +63,10 @@ pub struct DatasetTraining {
     /// Milliseconds before the first retry (doubling after).
     #[serde(default = "backoff")]
     pub backoff_ms: u64,
+    /// Also retrain on a schedule (`every 1d`, or a cron expression), on the dataset's
+    /// newest feature set, besides on every `features-generated` event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
 }
 
 fn timeout() -> f64 {
@@ -256,6 +260,52 @@ impl TrainingService {
             candidates,
             failed,
         }))
+    }
+
+    /// Starts the retraining schedules of the datasets that have one. Each tick trains
+    /// on the dataset's newest feature set (all its batches); a tick with no feature set
+    /// yet, or a failed run, is logged and the schedule goes on.
+    pub fn start_schedules(self: &Arc<Self>) -> Result<Vec<ServiceHandle>> {
+        let mut handles = Vec::new();
+        for (dataset, cfg) in &self.config.datasets {
+            let Some(text) = &cfg.schedule else { continue };
+            let schedule =
+                mlpipe_core::schedule::Schedule::parse(text).map_err(|e| ModelError::Params {
+                    kind: "training schedule".into(),
+                    reason: format!("dataset `{dataset}`: {e}"),
+                })?;
+            let svc = self.clone();
+            let dataset = dataset.clone();
+            let name = format!("train-schedule-{dataset}");
+            handles.push(mlpipe_core::schedule::spawn_scheduled(&name, schedule, move || {
+                let svc = svc.clone();
+                let dataset = dataset.clone();
+                async move {
+                    if let Err(e) = svc.train_latest(&dataset).await {
+                        tracing::warn!(%dataset, error = %e, "scheduled training failed; will run again at the next tick");
+                    }
+                }
+            }));
+        }
+        Ok(handles)
+    }
+
+    /// Trains `dataset` on its newest feature set; `None` when it has none yet.
+    pub async fn train_latest(&self, dataset: &str) -> Result<Option<TrainingReport>> {
+        let newest = self
+            .stores
+            .features
+            .feature_sets(Some(dataset))
+            .await?
+            .into_iter()
+            .max_by_key(|f| f.created_at);
+        match newest {
+            Some(fs) => self.train(dataset, &fs.id, None, None).await,
+            None => {
+                tracing::info!(dataset, "no feature set yet; nothing to train");
+                Ok(None)
+            }
+        }
     }
 
     /// Subscribes to `features-generated`.

@@ -104,12 +104,20 @@ async fn stores_with_features() -> (Stores, FeatureSetId) {
     let b = mlpipe_core::RecordBatch::try_new(
         schema,
         vec![
-            Arc::new(Float64Array::from((0..40).map(f64::from).collect::<Vec<_>>())),
-            Arc::new(Int64Array::from((0..40).map(|i| i % 2).collect::<Vec<i64>>())),
+            Arc::new(Float64Array::from(
+                (0..40).map(f64::from).collect::<Vec<_>>(),
+            )),
+            Arc::new(Int64Array::from(
+                (0..40).map(|i| i % 2).collect::<Vec<i64>>(),
+            )),
         ],
     )
     .unwrap();
-    stores.features.write(&fs, &BatchId::generate(), vec![b]).await.unwrap();
+    stores
+        .features
+        .write(&fs, &BatchId::generate(), vec![b])
+        .await
+        .unwrap();
     (stores, fs)
 }
 
@@ -156,17 +164,32 @@ async fn a_timed_out_candidate_resumes_from_its_checkpoint_on_retry() {
     // attempt finishes what the first two started.
     assert_eq!(report.candidates.len(), 1, "{:?}", report.failed);
     assert_eq!(report.failed.len(), 1);
-    assert!(report.failed[0].1.contains("timed out"), "{:?}", report.failed);
+    assert!(
+        report.failed[0].1.contains("timed out"),
+        "{:?}",
+        report.failed
+    );
     let first_steps = starts.lock().unwrap().clone();
     assert_eq!(first_steps[0], 0);
     assert!(first_steps.len() >= 2, "{first_steps:?}");
-    assert!(first_steps.windows(2).all(|w| w[1] > w[0]), "each retry resumes further on: {first_steps:?}");
+    assert!(
+        first_steps.windows(2).all(|w| w[1] > w[0]),
+        "each retry resumes further on: {first_steps:?}"
+    );
     let m = stores.registry.get(&report.candidates[0]).await.unwrap();
     assert_eq!(m.training["attempts"], first_steps.len());
-    let learned: serde_json::Value =
-        serde_json::from_slice(&stores.registry.artefact(&report.candidates[0]).await.unwrap())
-            .unwrap();
-    assert_eq!(learned["learned"]["first_step"], *first_steps.last().unwrap());
+    let learned: serde_json::Value = serde_json::from_slice(
+        &stores
+            .registry
+            .artefact(&report.candidates[0])
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        learned["learned"]["first_step"],
+        *first_steps.last().unwrap()
+    );
     // Every from-scratch attempt started at 0, and all three ran.
     assert_eq!(*never.lock().unwrap(), vec![0, 0, 0]);
 }
@@ -181,7 +204,9 @@ fn logistic_regression_resumes_from_its_newton_checkpoint() {
     let n = 300;
     let mut seed = 12345u64;
     let mut next = || {
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5
     };
     let x = ndarray::Array2::from_shape_fn((n, 3), |_| next() * 4.0);
@@ -222,10 +247,14 @@ fn logistic_regression_resumes_from_its_newton_checkpoint() {
         assert!(a.state().iterations > 2);
         // The matrix fast path gives exactly the typed scores' probabilities.
         let fast = full.predict_proba(x.view()).unwrap().unwrap();
-        let slow = proba_matrix(&full.predict_batch(x.view()).unwrap()).unwrap().unwrap();
+        let slow = proba_matrix(&full.predict_batch(x.view()).unwrap())
+            .unwrap()
+            .unwrap();
         assert_eq!(fast, slow);
         assert_eq!(fast.ncols(), classes);
-        let tree = mlpipe_models::tree::DecisionTree(Default::default()).train(&td).unwrap();
+        let tree = mlpipe_models::tree::DecisionTree(Default::default())
+            .train(&td)
+            .unwrap();
         assert_eq!(
             tree.predict_proba(x.view()).unwrap(),
             proba_matrix(&tree.predict_batch(x.view()).unwrap()).unwrap()
@@ -238,4 +267,63 @@ fn logistic_regression_resumes_from_its_newton_checkpoint() {
             Err(ModelError::Cancelled { .. })
         ));
     }
+}
+
+/// A dataset with a `schedule` is retrained at every tick on its newest feature set.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn training_runs_on_a_schedule() {
+    use mlpipe_core::broker::{Broker, BrokerExt, SubscribeOptions};
+    use mlpipe_core::events::{Event, Topic};
+    let (stores, fs) = stores_with_features().await;
+    let broker: Arc<dyn Broker> = Arc::new(InProcessBroker::new());
+    let mut trained = broker
+        .subscribe_topic(Topic::ModelTrained, "test", SubscribeOptions::default())
+        .await
+        .unwrap();
+    let config: TrainingConfig = toml::from_str(
+        r#"
+        [datasets.ck]
+        schedule = "every 1s"
+        candidates = [{ name = "lr", kind = "logistic_regression" }]
+        "#,
+    )
+    .unwrap();
+    let svc = Arc::new(TrainingService::new(
+        stores.clone(),
+        broker.clone(),
+        Arc::new(Algorithms::builtin()),
+        config,
+    ));
+    let handles = svc.start_schedules().unwrap();
+    assert_eq!(handles.len(), 1);
+    for _ in 0..2 {
+        let d = tokio::time::timeout(Duration::from_secs(10), trained.next())
+            .await
+            .expect("a scheduled run within 10 s")
+            .unwrap()
+            .unwrap();
+        match d.message.envelope().unwrap().event {
+            Event::ModelTrained(e) => {
+                assert_eq!(e.feature_set_id, fs);
+                assert_eq!(e.candidates.len(), 1);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        d.ack().await.unwrap();
+    }
+    for h in handles {
+        h.shutdown().await;
+    }
+    let bad: TrainingConfig =
+        toml::from_str("[datasets.ck]\nschedule = \"sometimes\"\ncandidates = []\n").unwrap();
+    let svc = Arc::new(TrainingService::new(
+        stores,
+        broker,
+        Arc::new(Algorithms::builtin()),
+        bad,
+    ));
+    assert!(matches!(
+        svc.start_schedules(),
+        Err(ModelError::Params { .. })
+    ));
 }

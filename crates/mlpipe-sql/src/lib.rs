@@ -62,6 +62,16 @@ impl SqlStore {
 
     /// Like [`SqlStore::open`] with a chosen pool size.
     pub async fn open_with(url: &str, max_connections: u32) -> Result<Self> {
+        Self::open_with_timeout(url, max_connections, Duration::from_secs(30)).await
+    }
+
+    /// Like [`SqlStore::open_with`], giving up on a connection after `acquire_timeout`
+    /// (the pool retries refused connections until then; the error is then transient).
+    pub async fn open_with_timeout(
+        url: &str,
+        max_connections: u32,
+        acquire_timeout: Duration,
+    ) -> Result<Self> {
         DRIVERS.call_once(sqlx::any::install_default_drivers);
         let (dialect, url) = if let Some(path) = url.strip_prefix("sqlite://") {
             let path = path.split('?').next().unwrap_or(path);
@@ -99,7 +109,7 @@ impl SqlStore {
         let backend = backend_name(dialect);
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(30))
+            .acquire_timeout(acquire_timeout)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if dialect == Dialect::Sqlite {
@@ -167,6 +177,62 @@ impl SqlStore {
             .map(|r| r.rows_affected())
             .map_err(|e| self.err(e))
     }
+}
+
+/// `url` with the PostgreSQL `search_path` set to `schema`, so every table of the store
+/// lives in that schema (one database can then hold several isolated mlpipe deployments,
+/// or one schema per test). The schema must exist.
+///
+/// ```
+/// let url = mlpipe_sql::with_search_path("postgres://u@h/db", "team_a");
+/// assert_eq!(url, "postgres://u@h/db?options[search_path]=team_a");
+/// ```
+pub fn with_search_path(url: &str, schema: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}options[search_path]={schema}")
+}
+
+/// Creates the PostgreSQL schema `schema` on the server of `url` if missing, and returns
+/// the URL that opens a store inside it (see [`with_search_path`]).
+pub async fn create_pg_schema(url: &str, schema: &str) -> Result<String> {
+    pg_schema_statement(url, schema, "CREATE SCHEMA IF NOT EXISTS").await?;
+    Ok(with_search_path(url, schema))
+}
+
+/// Drops the PostgreSQL schema `schema` and everything in it (tests, tear-down).
+pub async fn drop_pg_schema(url: &str, schema: &str) -> Result<()> {
+    pg_schema_statement(url, schema, "DROP SCHEMA IF EXISTS").await
+}
+
+async fn pg_schema_statement(url: &str, schema: &str, verb: &str) -> Result<()> {
+    if schema.is_empty()
+        || !schema
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        return Err(Error::invalid(format!(
+            "schema name `{schema}`: use lower-case letters, digits and '_'"
+        )));
+    }
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err(Error::Config(format!("`{url}` is not a PostgreSQL URL")));
+    }
+    DRIVERS.call_once(sqlx::any::install_default_drivers);
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(url)
+        .await
+        .map_err(|e| map_err("postgres", e))?;
+    let cascade = if verb.starts_with("DROP") {
+        " CASCADE"
+    } else {
+        ""
+    };
+    sqlx::query(sqlx::AssertSqlSafe(format!("{verb} {schema}{cascade}")))
+        .execute(&mut conn)
+        .await
+        .map_err(|e| map_err("postgres", e))?;
+    <sqlx::AnyConnection as sqlx::Connection>::close(conn)
+        .await
+        .map_err(|e| map_err("postgres", e))
 }
 
 fn backend_name(d: Dialect) -> &'static str {

@@ -1,10 +1,21 @@
-//! Built-in steps.
+//! Built-in steps. Every step has a batch path and a row path built from the same
+//! per-value function, so the two give bit-identical output.
 
+pub mod categorical;
+pub mod datetime;
+pub mod discretize;
+pub mod hashing;
+pub mod impute;
+pub mod kbest;
 pub mod numeric;
+pub mod poly;
+pub mod power;
 pub mod scale;
+pub mod scalers;
 pub mod select;
 
 use crate::error::{FeatureError, Result};
+use ndarray::{Array2, ArrayView2, Zip};
 use serde::de::DeserializeOwned;
 
 /// Parses a step's parameters, naming the step in the error.
@@ -16,4 +27,76 @@ pub(crate) fn params<T: DeserializeOwned>(kind: &str, v: &serde_json::Value) -> 
 /// Serialises a step's state.
 pub(crate) fn to_state<T: serde::Serialize>(v: &T) -> serde_json::Value {
     serde_json::to_value(v).unwrap_or(serde_json::Value::Null)
+}
+
+/// Refuses to fit on no rows, on infinities, and (unless `allow_nan`) on `NaN`s.
+pub(crate) fn check_fit(
+    step: &str,
+    x: ArrayView2<'_, f64>,
+    names: &[String],
+    allow_nan: bool,
+) -> Result<()> {
+    if x.nrows() == 0 {
+        return Err(FeatureError::EmptyData { step: step.into() });
+    }
+    if names.len() != x.ncols() {
+        return Err(FeatureError::Shape(format!(
+            "{step}: {} column names for {} columns",
+            names.len(),
+            x.ncols()
+        )));
+    }
+    for (j, col) in x.columns().into_iter().enumerate() {
+        for &v in col {
+            if v.is_infinite() || (!allow_nan && v.is_nan()) {
+                return Err(FeatureError::BadValues {
+                    step: step.into(),
+                    column: names[j].clone(),
+                    what: if v.is_nan() {
+                        "NaN (missing values)".into()
+                    } else {
+                        "infinite values".into()
+                    },
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Applies `f(column, value)` to every cell, in parallel over row blocks; the row path of
+/// the same step calls the same `f`, so both paths agree bit for bit.
+pub(crate) fn map_cells(
+    x: ArrayView2<'_, f64>,
+    f: impl Fn(usize, f64) -> f64 + Sync + Send,
+) -> Array2<f64> {
+    let mut out = Array2::<f64>::zeros(x.raw_dim());
+    Zip::from(out.rows_mut())
+        .and(x.rows())
+        .par_for_each(|mut o, r| {
+            for (j, (o, &v)) in o.iter_mut().zip(r.iter()).enumerate() {
+                *o = f(j, v);
+            }
+        });
+    out
+}
+
+/// Applies `f(column, value)` to one row.
+pub(crate) fn map_row(input: &[f64], out: &mut Vec<f64>, f: impl Fn(usize, f64) -> f64) {
+    out.clear();
+    out.extend(input.iter().enumerate().map(|(j, &v)| f(j, v)));
+}
+
+/// Sorted non-NaN values of column `j`.
+pub(crate) fn sorted_column(x: ArrayView2<'_, f64>, j: usize) -> Vec<f64> {
+    crate::stats::sorted_finite(x.column(j).iter().copied())
+}
+
+/// An error for a column that holds only missing values.
+pub(crate) fn all_missing(step: &str, column: &str) -> FeatureError {
+    FeatureError::BadValues {
+        step: step.into(),
+        column: column.into(),
+        what: "only missing values".into(),
+    }
 }

@@ -4,7 +4,8 @@
 
 use crate::error::{FeatureError, Result};
 use crate::step::{FittedTransformer, Transformer};
-use ndarray::{Array2, ArrayView1, ArrayView2, Axis, Zip};
+use ndarray::{Array2, ArrayView1, ArrayView2, Axis};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// Parameters of [`StandardScaler`].
@@ -36,9 +37,32 @@ pub struct FittedStandardScaler {
     /// Column names (input = output).
     pub names: Vec<String>,
     /// Subtracted per column (0 when `with_mean` is off).
+    #[serde(deserialize_with = "crate::step::vec_f64_or_nan")]
     pub mean: Vec<f64>,
     /// Divided by per column (1 when `with_std` is off or the column is constant).
     pub scale: Vec<f64>,
+    /// `1 / scale`, computed once: both paths multiply by it (a division per value would
+    /// dominate the batch path). Results may differ from a division by one unit in the
+    /// last place, identically in both paths.
+    #[serde(skip)]
+    inverse: std::sync::OnceLock<Vec<f64>>,
+}
+
+impl FittedStandardScaler {
+    /// A fitted scaler from its statistics.
+    pub fn new(names: Vec<String>, mean: Vec<f64>, scale: Vec<f64>) -> Self {
+        Self {
+            names,
+            mean,
+            scale,
+            inverse: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn inverse(&self) -> &[f64] {
+        self.inverse
+            .get_or_init(|| self.scale.iter().map(|s| 1.0 / s).collect())
+    }
 }
 
 impl Transformer for StandardScaler {
@@ -57,11 +81,14 @@ impl Transformer for StandardScaler {
                 step: "standard_scaler".into(),
             });
         }
-        let stats: Vec<(f64, f64)> = x
-            .axis_iter(Axis(1))
-            .enumerate()
-            .map(|(j, col)| column_stats(col, &names[j]))
-            .collect::<Result<_>>()?;
+        if names.len() != x.ncols() {
+            return Err(FeatureError::Shape(format!(
+                "standard_scaler: {} column names for {} columns",
+                names.len(),
+                x.ncols()
+            )));
+        }
+        let stats = column_stats(x, names)?;
         let mean = stats
             .iter()
             .map(|(m, _)| if self.0.with_mean { *m } else { 0.0 })
@@ -77,43 +104,146 @@ impl Transformer for StandardScaler {
                 }
             })
             .collect();
-        Ok(Box::new(FittedStandardScaler {
-            names: names.to_vec(),
+        Ok(Box::new(FittedStandardScaler::new(
+            names.to_vec(),
             mean,
             scale,
-        }))
+        )))
     }
 }
 
-/// Mean and population variance of the non-NaN values (two passes, for accuracy).
-fn column_stats(col: ArrayView1<'_, f64>, name: &str) -> Result<(f64, f64)> {
-    let mut n = 0usize;
-    let mut sum = 0.0;
-    for &v in col {
-        if v.is_infinite() {
-            return Err(FeatureError::BadValues {
-                step: "standard_scaler".into(),
-                column: name.to_string(),
-                what: "infinite values".into(),
+/// Rows per block of the statistics pass: a block stays in cache for its two passes.
+const BLOCK: usize = 512;
+
+/// Count, mean and sum of squared deviations per column of one block of rows.
+struct Moments {
+    n: Vec<f64>,
+    mean: Vec<f64>,
+    m2: Vec<f64>,
+}
+
+impl Moments {
+    /// Two passes over a block (exact mean first, then deviations), NaN skipped; `Err`
+    /// names a column holding an infinity.
+    fn of_block(block: ArrayView2<'_, f64>) -> std::result::Result<Self, usize> {
+        let p = block.ncols();
+        let contiguous = block.as_slice();
+        let each_row = |f: &mut dyn FnMut(&[f64])| match contiguous {
+            Some(flat) => flat.chunks_exact(p.max(1)).for_each(f),
+            None => block.rows().into_iter().for_each(|r| f(&r.to_vec())),
+        };
+        // Fast path: plain sums. A NaN or infinity anywhere makes its column's sum
+        // non-finite, and then the careful path below recomputes the block; without them
+        // both paths add the same numbers in the same order.
+        let mut sum = vec![0.0; p];
+        each_row(&mut |r: &[f64]| {
+            for (s, &v) in sum.iter_mut().zip(r) {
+                *s += v;
+            }
+        });
+        if sum.iter().all(|s| s.is_finite()) {
+            let rows = block.nrows() as f64;
+            let mean: Vec<f64> = sum.iter().map(|s| s / rows).collect();
+            let mut m2 = vec![0.0; p];
+            each_row(&mut |r: &[f64]| {
+                for ((m2, &m), &v) in m2.iter_mut().zip(&mean).zip(r) {
+                    let d = v - m;
+                    *m2 += d * d;
+                }
+            });
+            return Ok(Self {
+                n: vec![rows; p],
+                mean,
+                m2,
             });
         }
-        if !v.is_nan() {
-            n += 1;
-            sum += v;
+        let mut n = vec![0.0; p];
+        let mut sum = vec![0.0; p];
+        let mut bad = false;
+        each_row(&mut |r: &[f64]| {
+            for ((n, s), &v) in n.iter_mut().zip(sum.iter_mut()).zip(r) {
+                let ok = !v.is_nan();
+                bad |= v.is_infinite();
+                *n += f64::from(u8::from(ok));
+                *s += if ok { v } else { 0.0 };
+            }
+        });
+        if bad {
+            let col = block
+                .columns()
+                .into_iter()
+                .position(|c| c.iter().any(|v| v.is_infinite()))
+                .unwrap_or(0);
+            return Err(col);
+        }
+        let mean: Vec<f64> = sum.iter().zip(&n).map(|(s, n)| s / n).collect();
+        let mut m2 = vec![0.0; p];
+        each_row(&mut |r: &[f64]| {
+            for ((m2, &m), &v) in m2.iter_mut().zip(&mean).zip(r) {
+                let d = v - m;
+                *m2 += if d.is_nan() { 0.0 } else { d * d };
+            }
+        });
+        Ok(Self { n, mean, m2 })
+    }
+
+    /// Chan et al.'s pairwise combination.
+    fn merge(&mut self, o: &Moments) {
+        for j in 0..self.n.len() {
+            let (na, nb) = (self.n[j], o.n[j]);
+            if nb == 0.0 {
+                continue;
+            }
+            if na == 0.0 {
+                self.n[j] = nb;
+                self.mean[j] = o.mean[j];
+                self.m2[j] = o.m2[j];
+                continue;
+            }
+            let n = na + nb;
+            let delta = o.mean[j] - self.mean[j];
+            self.mean[j] += delta * nb / n;
+            self.m2[j] += o.m2[j] + delta * delta * na * nb / n;
+            self.n[j] = n;
         }
     }
-    if n == 0 {
-        return Ok((f64::NAN, f64::NAN));
-    }
-    let mean = sum / n as f64;
-    let mut ss = 0.0;
-    for &v in col {
-        if !v.is_nan() {
-            let d = v - mean;
-            ss += d * d;
+}
+
+/// Mean and population variance of the non-NaN values of every column: exact two-pass
+/// moments per block of rows (in parallel), combined in block order, so the result does
+/// not depend on the number of threads.
+fn column_stats(x: ArrayView2<'_, f64>, names: &[String]) -> Result<Vec<(f64, f64)>> {
+    let blocks: Vec<std::result::Result<Moments, usize>> = x
+        .axis_chunks_iter(Axis(0), BLOCK)
+        .into_par_iter()
+        .map(Moments::of_block)
+        .collect();
+    let mut total: Option<Moments> = None;
+    for b in blocks {
+        let b = b.map_err(|j| FeatureError::BadValues {
+            step: "standard_scaler".into(),
+            column: names[j].clone(),
+            what: "infinite values".into(),
+        })?;
+        match &mut total {
+            None => total = Some(b),
+            Some(t) => t.merge(&b),
         }
     }
-    Ok((mean, ss / n as f64))
+    let Some(t) = total else {
+        return Err(FeatureError::EmptyData {
+            step: "standard_scaler".into(),
+        });
+    };
+    Ok((0..t.n.len())
+        .map(|j| {
+            if t.n[j] == 0.0 {
+                (f64::NAN, f64::NAN)
+            } else {
+                (t.mean[j], t.m2[j] / t.n[j])
+            }
+        })
+        .collect())
 }
 
 impl FittedTransformer for FittedStandardScaler {
@@ -132,17 +262,31 @@ impl FittedTransformer for FittedStandardScaler {
     fn transform_batch(&self, x: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
         check_width(x.ncols(), self.names.len(), "standard_scaler")?;
         let mut out = Array2::<f64>::zeros(x.raw_dim());
-        let mean = ArrayView1::from(&self.mean[..]);
-        let scale = ArrayView1::from(&self.scale[..]);
-        Zip::from(out.rows_mut())
-            .and(x.rows())
-            .par_for_each(|mut o, r| {
-                Zip::from(&mut o)
-                    .and(&r)
-                    .and(&mean)
-                    .and(&scale)
-                    .for_each(|o, &v, &m, &s| *o = (v - m) / s);
-            });
+        let p = x.ncols().max(1);
+        let (mean, inv) = (&self.mean[..], self.inverse());
+        let row = |o: &mut [f64], i: &[f64]| {
+            for (((o, &v), &m), &k) in o.iter_mut().zip(i).zip(mean).zip(inv) {
+                *o = (v - m) * k;
+            }
+        };
+        match (x.as_slice(), out.as_slice_mut()) {
+            (Some(src), Some(dst)) => {
+                dst.par_chunks_mut(p * BLOCK)
+                    .zip(src.par_chunks(p * BLOCK))
+                    .for_each(|(o, i)| {
+                        for (o, i) in o.chunks_exact_mut(p).zip(i.chunks_exact(p)) {
+                            row(o, i);
+                        }
+                    });
+            }
+            _ => {
+                for (mut o, r) in out.rows_mut().into_iter().zip(x.rows()) {
+                    for (j, (o, &v)) in o.iter_mut().zip(r.iter()).enumerate() {
+                        *o = (v - mean[j]) * inv[j];
+                    }
+                }
+            }
+        }
         Ok(out)
     }
 
@@ -153,8 +297,8 @@ impl FittedTransformer for FittedStandardScaler {
             input
                 .iter()
                 .zip(&self.mean)
-                .zip(&self.scale)
-                .map(|((v, m), s)| (v - m) / s),
+                .zip(self.inverse())
+                .map(|((v, m), k)| (v - m) * k),
         );
         Ok(())
     }

@@ -234,8 +234,6 @@ impl Col {
     }
 }
 
-
-
 fn push_typed(col: &mut Col, s: &str) -> std::result::Result<(), &'static str> {
     match col {
         Col::Int(v) => v.push(if s.is_empty() {

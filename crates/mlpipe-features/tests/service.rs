@@ -1,0 +1,439 @@
+//! The preparation service: the data quality report (pinned to SciPy/NumPy, passing and
+//! failing thresholds, audited), combined feature sets joined when all sources are ready
+//! in either order, online preparation and pre-warming the online store.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use arrow_schema::{DataType, Field, Schema};
+use common::*;
+use mlpipe_core::broker::{Broker, BrokerExt, InProcessBroker, SubscribeOptions};
+use mlpipe_core::events::{Event, Topic};
+use mlpipe_core::store::memory::MemoryOnlineStore;
+use mlpipe_core::store::*;
+use mlpipe_core::table::{rows_of, rows_to_batch, to_matrix};
+use mlpipe_core::{BatchId, FeatureSetId, RecordBatch, Row, Value};
+use mlpipe_features::*;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+fn schema() -> Arc<Schema> {
+    Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Utf8, false),
+        Field::new("x", DataType::Float64, true),
+        Field::new("label", DataType::Int64, true),
+    ]))
+}
+
+fn rows(ids: &[&str], label_every: usize) -> Vec<Row> {
+    ids.iter()
+        .enumerate()
+        .map(|(i, id)| {
+            Row::new()
+                .with("id", *id)
+                .with("x", i as f64 * 1.5 - 3.0)
+                .with("label", i64::from(i % label_every == 0))
+        })
+        .collect()
+}
+
+async fn put_raw(stores: &Stores, dataset: &str, batch: &str, data: RecordBatch) -> BatchId {
+    let id = BatchId::new(batch);
+    stores
+        .raw
+        .put(
+            &id,
+            BatchMeta {
+                dataset: dataset.into(),
+                ..Default::default()
+            },
+            vec![data],
+            BatchSummary::default(),
+        )
+        .await
+        .unwrap();
+    id
+}
+
+fn dataset(label: Option<&str>, quality: Option<QualityThresholds>) -> DatasetFeatures {
+    DatasetFeatures {
+        pipeline: PipelineDef {
+            label: label.map(String::from),
+            key: Some("id".into()),
+            transform: vec![StepSpec::new("standard_scaler")],
+            ..Default::default()
+        },
+        refit: true,
+        replicate_online: true,
+        quality,
+    }
+}
+
+fn service(stores: &Stores, broker: Arc<dyn Broker>, config: PrepareConfig) -> PreparationService {
+    PreparationService::new(
+        stores.clone(),
+        broker,
+        Arc::new(StepRegistry::builtin()),
+        config,
+    )
+}
+
+#[test]
+fn quality_report_matches_scipy_on_breast_cancer() {
+    let f: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/quality.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let (names, x, y) = breast_cancer();
+    let mut fields: Vec<Field> = names
+        .iter()
+        .map(|n| Field::new(n, DataType::Float64, true))
+        .collect();
+    fields.push(Field::new("target", DataType::Int64, true));
+    let rows: Vec<Row> = x
+        .outer_iter()
+        .zip(y.iter())
+        .map(|(r, &t)| {
+            let mut row = Row::new().with("target", t as i64);
+            for (n, v) in names.iter().zip(r.iter()) {
+                row.insert(n.clone(), *v);
+            }
+            row
+        })
+        .collect();
+    let batch = rows_to_batch(&rows, Arc::new(Schema::new(fields))).unwrap();
+    let report = quality_report(&batch, Some("target"));
+    assert_eq!(report.rows, 569);
+    let skew: Vec<f64> = report.columns[..30]
+        .iter()
+        .map(|c| c.skewness.unwrap())
+        .collect();
+    close(&skew, &floats(&f["skewness"]), 1e-10, "skewness");
+    let iqr: Vec<f64> = report.columns[..30]
+        .iter()
+        .map(|c| c.iqr_outliers as f64)
+        .collect();
+    assert_eq!(iqr, floats(&f["iqr_outliers"]));
+    let z: Vec<f64> = report.columns[..30]
+        .iter()
+        .map(|c| c.z_outliers as f64)
+        .collect();
+    assert_eq!(z, floats(&f["z_outliers"]));
+    let label = report.label.as_ref().unwrap();
+    let counts: Vec<f64> = strings(&f["label_classes"])
+        .iter()
+        .map(|c| label.counts[c] as f64)
+        .collect();
+    assert_eq!(counts, floats(&f["label_counts"]));
+    assert!(report.columns.iter().all(|c| c.missing == 0 && !c.constant));
+}
+
+#[test]
+fn quality_report_finds_missing_mismatches_and_constants() {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("n", DataType::Float64, true),
+        Field::new("t", DataType::Utf8, true),
+        Field::new("c", DataType::Int64, true),
+    ]));
+    let rows: Vec<Row> = (0..10)
+        .map(|i| {
+            Row::new()
+                .with(
+                    "n",
+                    if i < 3 {
+                        Value::Null
+                    } else {
+                        Value::Float(i as f64)
+                    },
+                )
+                .with(
+                    "t",
+                    if i == 0 {
+                        "n/a".to_string()
+                    } else {
+                        i.to_string()
+                    },
+                )
+                .with("c", 7i64)
+        })
+        .collect();
+    let r = quality_report(&rows_to_batch(&rows, schema).unwrap(), None);
+    assert_eq!(r.columns[0].missing, 3);
+    assert!((r.columns[0].missing_ratio - 0.3).abs() < 1e-15);
+    assert_eq!(r.columns[1].type_mismatches, 1);
+    assert!(r.columns[2].constant && !r.columns[0].constant);
+    let strict = QualityThresholds {
+        max_missing_ratio: Some(0.2),
+        max_type_mismatch_ratio: Some(0.05),
+        fail_on_constant: true,
+        ..Default::default()
+    };
+    let problems = r.problems(&strict);
+    assert_eq!(problems.len(), 3, "{problems:?}");
+    assert!(
+        matches!(r.check(&strict), Err(FeatureError::Quality(m)) if m.contains("`n` is 30.0% missing"))
+    );
+    assert!(r.check(&QualityThresholds::default()).is_ok());
+}
+
+#[tokio::test]
+async fn preparation_runs_the_quality_report_and_fails_on_thresholds() {
+    let stores = Stores::in_memory();
+    let broker: Arc<dyn Broker> = Arc::new(InProcessBroker::new());
+    let ids: Vec<String> = (0..20).map(|i| format!("k{i}")).collect();
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    // One positive in ten: minority ratio 2/18.
+    let data = rows_to_batch(&rows(&ids, 10), schema()).unwrap();
+    let ok_batch = put_raw(&stores, "lenient", "b-ok", data.clone()).await;
+    let bad_batch = put_raw(&stores, "strict", "b-bad", data).await;
+    let strict = QualityThresholds {
+        min_class_ratio: Some(0.25),
+        ..Default::default()
+    };
+    let config = PrepareConfig {
+        datasets: BTreeMap::from([
+            ("lenient".to_string(), dataset(Some("label"), None)),
+            ("strict".to_string(), dataset(Some("label"), Some(strict))),
+        ]),
+        combined: BTreeMap::new(),
+    };
+    let svc = service(&stores, broker, config);
+
+    let report = svc
+        .prepare("lenient", &ok_batch, None)
+        .await
+        .unwrap()
+        .unwrap();
+    let balance = report.quality.label.as_ref().unwrap();
+    assert_eq!(balance.counts["0"], 18);
+    assert_eq!(balance.counts["1"], 2);
+    assert_eq!(report.rows, 20);
+
+    let err = svc.prepare("strict", &bad_batch, None).await.unwrap_err();
+    assert!(
+        matches!(&err, FeatureError::Quality(m) if m.contains("imbalanced")),
+        "{err}"
+    );
+    assert!(stores
+        .features
+        .feature_sets(Some("strict"))
+        .await
+        .unwrap()
+        .is_empty());
+    let trail = stores.lineage.audit_trail(None).await.unwrap();
+    let actions: Vec<(&str, String)> = trail
+        .iter()
+        .map(|a| (a.action.as_str(), a.subject.clone()))
+        .collect();
+    assert!(
+        actions.contains(&("quality.passed", "raw_batch:b-ok".to_string())),
+        "{actions:?}"
+    );
+    assert!(
+        actions.contains(&("quality.failed", "raw_batch:b-bad".to_string())),
+        "{actions:?}"
+    );
+}
+
+async fn combined_run(a_first: bool) -> (FeatureSetId, RecordBatch, Vec<String>) {
+    let stores = Stores::in_memory();
+    let broker: Arc<dyn Broker> = Arc::new(InProcessBroker::new());
+    let mut sub = broker
+        .subscribe_topic(
+            Topic::FeaturesGenerated,
+            "test",
+            SubscribeOptions::default(),
+        )
+        .await
+        .unwrap();
+    let a = rows_to_batch(&rows(&["u1", "u2", "u3", "u4"], 2), schema()).unwrap();
+    let b_schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Utf8, false),
+        Field::new("spend", DataType::Float64, true),
+    ]));
+    let b_rows: Vec<Row> = ["u4", "u2", "u9", "u1"]
+        .iter()
+        .enumerate()
+        .map(|(i, id)| Row::new().with("id", *id).with("spend", 10.0 * i as f64))
+        .collect();
+    let b = rows_to_batch(&b_rows, b_schema).unwrap();
+    let ba = put_raw(&stores, "people", "raw-a", a).await;
+    let bb = put_raw(&stores, "spend", "raw-b", b).await;
+    let config = PrepareConfig {
+        datasets: BTreeMap::from([
+            ("people".to_string(), dataset(Some("label"), None)),
+            ("spend".to_string(), dataset(None, None)),
+        ]),
+        combined: BTreeMap::from([(
+            "people-spend".to_string(),
+            CombinedFeatures {
+                sources: vec!["people".into(), "spend".into()],
+                key: "id".into(),
+                replicate_online: true,
+            },
+        )]),
+    };
+    let svc = service(&stores, broker, config);
+    let order = if a_first {
+        [("people", &ba), ("spend", &bb)]
+    } else {
+        [("spend", &bb), ("people", &ba)]
+    };
+    let first = svc
+        .prepare(order[0].0, order[0].1, None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(first.combined.is_empty(), "waits for the other source");
+    let second = svc
+        .prepare(order[1].0, order[1].1, None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(second.combined.len(), 1);
+    let id = second.combined[0].clone();
+    let mut datasets = Vec::new();
+    for _ in 0..3 {
+        let d = tokio::time::timeout(std::time::Duration::from_secs(5), sub.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        if let Event::FeaturesGenerated(e) = d.message.envelope().unwrap().event {
+            datasets.push(e.dataset);
+        }
+        d.ack().await.unwrap();
+    }
+    let table =
+        mlpipe_core::table::concat(&stores.features.read(&id, None).await.unwrap()).unwrap();
+    let rec = stores.features.feature_set(&id).await.unwrap();
+    assert_eq!(rec.dataset, "people-spend");
+    assert_eq!(rec.feature_names, ["people.x", "spend.spend"]);
+    assert_eq!(stores.online.count(id.as_str()).await.unwrap(), 3);
+    assert_eq!(datasets.last().map(String::as_str), Some("people-spend"));
+    (id, table, datasets)
+}
+
+#[tokio::test]
+async fn combined_features_wait_for_all_sources_then_join_in_either_order() {
+    let (id1, t1, _) = combined_run(true).await;
+    let (id2, t2, _) = combined_run(false).await;
+    assert_eq!(id1, id2, "same sources, same combined feature set");
+    assert_eq!(t1, t2);
+    let names: Vec<String> = t1
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    assert_eq!(names, ["id", "people.x", "spend.spend", "label"]);
+    let keys: Vec<Value> = rows_of(&t1)
+        .unwrap()
+        .iter()
+        .map(|r| r.get("id").cloned().unwrap())
+        .collect();
+    // Inner join in the first source's order: u3 (no spend) and u9 (no person) drop out.
+    assert_eq!(keys, ["u1", "u2", "u4"].map(Value::from));
+    let spend = to_matrix(std::slice::from_ref(&t1), &["spend.spend".to_string()]).unwrap();
+    // spend of u1, u2, u4 = 30, 10, 0, standard-scaled over the source's 0, 10, 20, 30.
+    let sd = 125f64.sqrt();
+    let want = [(30.0 - 15.0) / sd, (10.0 - 15.0) / sd, (0.0 - 15.0) / sd];
+    close(&spend.column(0).to_vec(), &want, 1e-15, "joined spend");
+}
+
+#[tokio::test]
+async fn online_preparation_writes_online_and_offline_and_prewarms() {
+    let stores = Stores::in_memory();
+    let broker: Arc<dyn Broker> = Arc::new(InProcessBroker::new());
+    // "k1" appears twice: the later row is the entity's latest features.
+    let data = rows_to_batch(&rows(&["k1", "k2", "k3", "k1"], 2), schema()).unwrap();
+    let batch = put_raw(&stores, "d", "raw-1", data).await;
+    let config = PrepareConfig {
+        datasets: BTreeMap::from([("d".to_string(), dataset(Some("label"), None))]),
+        combined: BTreeMap::new(),
+    };
+    let svc = service(&stores, broker, config);
+    let report = svc.prepare("d", &batch, None).await.unwrap().unwrap();
+    let fs = report.feature_set_id;
+    let registry = StepRegistry::builtin();
+    let pipeline = Arc::new(
+        load_pipeline(stores.features.as_ref(), &registry, &fs)
+            .await
+            .unwrap(),
+    );
+
+    let online = OnlinePreparer::new(
+        pipeline.clone(),
+        schema(),
+        stores.online.clone(),
+        stores.features.clone(),
+    );
+    let row = Row::new()
+        .with("id", "k7")
+        .with("x", 2.25)
+        .with("label", 1i64);
+    let (key, x) = online.prepare(&row).await.unwrap();
+    assert_eq!(key, "k7");
+    assert_eq!(x, pipeline.transform_row(&row).unwrap());
+    let stored = stores.online.get(fs.as_str(), "k7").await.unwrap().unwrap();
+    assert_eq!(stored.values, x);
+    assert!(matches!(
+        online.prepare(&Row::new().with("x", 1.0)).await,
+        Err(FeatureError::Shape(_))
+    ));
+    assert_eq!(online.pending(), 1);
+    let written = online.flush().await.unwrap().unwrap();
+    assert_eq!(online.pending(), 0);
+    assert!(online.flush().await.unwrap().is_none());
+    let t = stores.features.read(&fs, Some(&[written])).await.unwrap();
+    let persisted = to_matrix(&t, pipeline.feature_names()).unwrap();
+    let bits = |v: &[f64]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&persisted.row(0).to_vec()), bits(&x));
+
+    // Pre-warm a fresh online store from the offline store: latest row per key.
+    let fresh = MemoryOnlineStore::default();
+    let n = prewarm_online(stores.features.as_ref(), &fresh, &fs)
+        .await
+        .unwrap();
+    assert_eq!(n, 4, "k1, k2, k3 and the online k7");
+    let k1 = fresh.get(fs.as_str(), "k1").await.unwrap().unwrap();
+    let last_k1 = Row::new()
+        .with("id", "k1")
+        .with("x", 3.0 * 1.5 - 3.0)
+        .with("label", 0i64);
+    assert_eq!(k1.values, pipeline.transform_row(&last_k1).unwrap());
+    assert_eq!(
+        fresh.get(fs.as_str(), "k7").await.unwrap().unwrap().values,
+        x
+    );
+}
+
+#[test]
+fn configuration_reads_quality_thresholds_and_combined_sets() {
+    let config: PrepareConfig = serde_json::from_value(serde_json::json!({
+        "datasets": {
+            "people": {
+                "label": "label", "key": "id",
+                "extract": [{"kind": "numeric"}, {"kind": "one_hot", "columns": ["city"], "handle_unknown": "ignore"}],
+                "transform": [{"kind": "imputer", "strategy": "median", "add_indicator": true}, {"kind": "robust_scaler"}],
+                "select": {"kind": "k_best_f_classif", "k": 5},
+                "quality": {"max_missing_ratio": 0.2, "fail_on_constant": true}
+            }
+        },
+        "combined": {"people-spend": {"sources": ["people", "spend"], "key": "id"}}
+    }))
+    .unwrap();
+    let d = &config.datasets["people"];
+    assert!(d.refit && d.replicate_online);
+    assert_eq!(d.quality.as_ref().unwrap().max_missing_ratio, Some(0.2));
+    assert_eq!(d.pipeline.transform[1].kind, "robust_scaler");
+    assert!(config.combined["people-spend"].replicate_online);
+    let typo = serde_json::from_value::<PrepareConfig>(serde_json::json!({
+        "combined": {"c": {"sources": [], "key": "id", "replicate": true}}
+    }));
+    assert!(typo.is_err());
+}
