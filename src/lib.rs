@@ -21,6 +21,7 @@
 
 mod backends;
 mod error;
+pub mod online;
 mod pipeline;
 
 pub use backends::{open_broker, open_stores};

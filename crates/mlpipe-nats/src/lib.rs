@@ -284,10 +284,6 @@ impl Broker for NatsBroker {
     }
 
     fn capabilities(&self) -> BrokerCapabilities {
-        // `BrokerCapabilities` is non-exhaustive: start from the in-process broker's value.
-        let mut c = InProcessBroker::new().capabilities();
-        c.durable = true;
-        c.distributed = true;
-        c
+        BrokerCapabilities::new(true, true)
     }
 }

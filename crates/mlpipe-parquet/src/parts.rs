@@ -86,7 +86,12 @@ pub(crate) struct PartWriter {
     pub bytes: u64,
     /// Rows written so far (flushed or buffered).
     pub rows: u64,
+    /// The part being encoded and stored in the background (at most one, so memory
+    /// holds one part in flight plus the one being buffered).
+    in_flight: std::sync::Mutex<Option<InFlight>>,
 }
+
+type InFlight = tokio::task::JoinHandle<Result<(String, u64)>>;
 
 impl PartWriter {
     pub(crate) fn new(store: Arc<dyn ObjectStore>, dir: Path, opts: PartOptions) -> Self {
@@ -99,6 +104,7 @@ impl PartWriter {
             parts: Vec::new(),
             bytes: 0,
             rows: 0,
+            in_flight: std::sync::Mutex::new(None),
         }
     }
 
@@ -107,35 +113,72 @@ impl PartWriter {
         self.buffered_rows += batch.num_rows();
         self.buffered.push(batch);
         if self.buffered_rows >= self.opts.rows_per_part {
-            self.flush().await?;
+            self.start_part().await?;
         }
         Ok(())
     }
 
-    pub(crate) async fn flush(&mut self) -> Result<()> {
+    fn take_in_flight(&self) -> Option<InFlight> {
+        self.in_flight.lock().ok().and_then(|mut g| g.take())
+    }
+
+    /// Waits for the part in flight and records it.
+    async fn settle(&mut self) -> Result<()> {
+        if let Some(h) = self.take_in_flight() {
+            let (name, bytes) = h
+                .await
+                .map_err(|e| Error::backend("parquet", format!("part writer task failed: {e}")))??;
+            self.parts.push(name);
+            self.bytes += bytes;
+        }
+        Ok(())
+    }
+
+    /// Starts encoding and storing the buffered rows as the next part, in the
+    /// background, once the previous part is stored: the caller goes on producing rows.
+    async fn start_part(&mut self) -> Result<()> {
         if self.buffered.is_empty() {
             return Ok(());
         }
+        self.settle().await?;
         let batches = std::mem::take(&mut self.buffered);
         self.buffered_rows = 0;
         let opts = self.opts;
-        let data = tokio::task::spawn_blocking(move || encode(&batches, opts))
-            .await
-            .map_err(|e| Error::backend("parquet", format!("encoder task failed: {e}")))??;
         let name = format!("part-{:05}.parquet", self.parts.len());
         let path = self.dir.clone().join(name.as_str());
-        self.bytes += data.len() as u64;
-        self.store
-            .put(&path, PutPayload::from_bytes(data))
-            .await
-            .map_err(|e| error::map("write part", e))?;
-        self.parts.push(name);
+        let store = self.store.clone();
+        let task = tokio::spawn(async move {
+            let data = tokio::task::spawn_blocking(move || encode(&batches, opts))
+                .await
+                .map_err(|e| Error::backend("parquet", format!("encoder task failed: {e}")))??;
+            let bytes = data.len() as u64;
+            store
+                .put(&path, PutPayload::from_bytes(data))
+                .await
+                .map_err(|e| error::map("write part", e))?;
+            Ok((name, bytes))
+        });
+        if let Ok(mut g) = self.in_flight.lock() {
+            *g = Some(task);
+        }
         Ok(())
+    }
+
+    /// Writes everything buffered and waits until every part is stored.
+    pub(crate) async fn flush(&mut self) -> Result<()> {
+        self.start_part().await?;
+        self.settle().await
     }
 
     /// Deletes everything this writer wrote (best effort).
     pub(crate) async fn discard(&self) {
-        for p in &self.parts {
+        let mut names = self.parts.clone();
+        if let Some(h) = self.take_in_flight() {
+            if let Ok(Ok((name, _))) = h.await {
+                names.push(name);
+            }
+        }
+        for p in &names {
             let _ = self.store.delete(&self.dir.clone().join(p.as_str())).await;
         }
     }

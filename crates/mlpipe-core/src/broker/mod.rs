@@ -207,6 +207,17 @@ pub struct BrokerCapabilities {
     pub distributed: bool,
 }
 
+impl BrokerCapabilities {
+    /// The capabilities of a broker implementation (the struct is `non_exhaustive`, so
+    /// other crates build it here).
+    pub fn new(durable: bool, distributed: bool) -> Self {
+        Self {
+            durable,
+            distributed,
+        }
+    }
+}
+
 /// The message broker every stage talks through.
 #[async_trait]
 pub trait Broker: Send + Sync {

@@ -318,10 +318,31 @@ fn read_file(path: &Path, o: &CsvOptions, tx: &Tx, summary: &Mutex<BatchSummary>
         header_lines,
     };
     let window_size = (rayon::current_num_threads() * 2).max(2);
+    // Reading, hashing and cutting run on their own thread, one window ahead of the
+    // parsers, so the sequential pass overlaps the parallel one.
+    let (piece_tx, piece_rx) = std::sync::mpsc::sync_channel::<Result<Piece>>(window_size);
+    let read_ahead = std::thread::spawn(move || {
+        loop {
+            match reader.next() {
+                Ok(Some(p)) => {
+                    if piece_tx.send(Ok(p)).is_err() {
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    let _ = piece_tx.send(Err(e));
+                    break;
+                }
+            }
+        }
+        (reader.hasher.finalize(), reader.bytes)
+    });
     let mut window = vec![first];
     let mut sent_any = false;
+    let mut pieces = piece_rx.iter();
     loop {
-        let piece = reader.next()?;
+        let piece = pieces.next().transpose()?;
         let end = piece.is_none();
         if let Some(p) = piece {
             window.push(p);
@@ -331,7 +352,8 @@ fn read_file(path: &Path, o: &CsvOptions, tx: &Tx, summary: &Mutex<BatchSummary>
                 for chunk in chunks? {
                     sent_any = true;
                     if tx.blocking_send(Ok(Msg::Chunk(chunk))).is_err() {
-                        // The consumer gave up; stop quietly.
+                        // The consumer gave up; stop quietly (the reader stops at its
+                        // next send).
                         return Ok(());
                     }
                 }
@@ -350,10 +372,14 @@ fn read_file(path: &Path, o: &CsvOptions, tx: &Tx, summary: &Mutex<BatchSummary>
             quarantined: Vec::new(),
         })));
     }
+    let (digest, bytes) = read_ahead.join().map_err(|_| IngestError::Unreadable {
+        path: path.to_path_buf(),
+        source: std::io::Error::other("the CSV reader thread panicked"),
+    })?;
     if let Ok(mut s) = summary.lock() {
         *s = BatchSummary {
-            checksum: hex::encode(reader.hasher.finalize()),
-            source_bytes: reader.bytes,
+            checksum: hex::encode(digest),
+            source_bytes: bytes,
         };
     }
     Ok(())

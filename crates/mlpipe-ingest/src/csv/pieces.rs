@@ -180,7 +180,12 @@ fn parse_unquoted(piece: &Piece, spec: &ParseSpec) -> Result<Vec<Chunk>> {
             continue;
         }
         fields.clear();
-        fields.extend(l.split(|&b| b == spec.delimiter));
+        let mut from = 0;
+        for at in memchr::memchr_iter(spec.delimiter, l) {
+            fields.push(&l[from..at]);
+            from = at + 1;
+        }
+        fields.push(&l[from..]);
         sink.record(
             fields.iter().copied(),
             fields.len(),
