@@ -7,9 +7,11 @@ use mlpipe::core::broker::{Broker, InProcessBroker};
 use mlpipe::core::store::{OnlineFeatureStoreExt, Stores};
 use mlpipe::core::{Row, Value};
 use mlpipe::features::{
-    load_pipeline, OnlinePreparer, PrepareConfig, PreparationService, StepRegistry,
+    load_pipeline, OnlinePreparer, PreparationService, PrepareConfig, StepRegistry,
 };
-use mlpipe::ingest::{CsvOptions, CsvSource, IngestConfig, IngestionService, OnlineConfig, OnlineIngestion, Source};
+use mlpipe::ingest::{
+    CsvOptions, CsvSource, IngestConfig, IngestionService, OnlineConfig, OnlineIngestion, Source,
+};
 use mlpipe::online::PrepareOnline;
 use std::io::Write;
 use std::sync::Arc;
@@ -40,7 +42,11 @@ async fn streamed_records_get_online_features_at_once_and_are_persisted() {
     .unwrap();
     let registry = Arc::new(StepRegistry::builtin());
     let prep = PreparationService::new(stores.clone(), broker.clone(), registry.clone(), config);
-    let report = prep.prepare("clicks", &raw.batch.id, None).await.unwrap().unwrap();
+    let report = prep
+        .prepare("clicks", &raw.batch.id, None)
+        .await
+        .unwrap()
+        .unwrap();
     let pipeline = Arc::new(
         load_pipeline(stores.features.as_ref(), &registry, &report.feature_set_id)
             .await
@@ -74,12 +80,22 @@ async fn streamed_records_get_online_features_at_once_and_are_persisted() {
             .await
             .unwrap()
             .expect("features are online when push returns");
-        assert_eq!(online.values, pipeline.transform_row(&row(id, a, b)).unwrap());
+        assert_eq!(
+            online.values,
+            pipeline.transform_row(&row(id, a, b)).unwrap()
+        );
     }
     // A record that does not fit the schema is refused, not prepared.
-    let bad = Row::new().with("id", Value::Str("x".into())).with("a", Value::Str("oops".into()));
+    let bad = Row::new()
+        .with("id", Value::Str("x".into()))
+        .with("a", Value::Str("oops".into()));
     assert!(ingestor.push(bad).await.is_err());
-    assert!(stores.online.get(report.feature_set_id.as_str(), "x").await.unwrap().is_none());
+    assert!(stores
+        .online
+        .get(report.feature_set_id.as_str(), "x")
+        .await
+        .unwrap()
+        .is_none());
     // Dropping the ingestor flushes the buffered records into a raw batch.
     drop(ingestor);
     let summary = task.wait().await.unwrap();

@@ -125,9 +125,9 @@ impl PartWriter {
     /// Waits for the part in flight and records it.
     async fn settle(&mut self) -> Result<()> {
         if let Some(h) = self.take_in_flight() {
-            let (name, bytes) = h
-                .await
-                .map_err(|e| Error::backend("parquet", format!("part writer task failed: {e}")))??;
+            let (name, bytes) = h.await.map_err(|e| {
+                Error::backend("parquet", format!("part writer task failed: {e}"))
+            })??;
             self.parts.push(name);
             self.bytes += bytes;
         }
