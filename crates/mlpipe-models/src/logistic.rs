@@ -531,7 +531,10 @@ impl LogisticModel {
             z
         };
         if self.state.coef.len() == 1 {
-            let p1 = sigmoid(lin(0));
+            // Branch-free logistic: exact to the last bit or two for every z (exp(-z)
+            // overflows to inf for very negative z, giving 0), and no sign branch to
+            // mispredict on every row.
+            let p1 = 1.0 / (1.0 + (-lin(0)).exp());
             if let [a, b] = out {
                 *a = 1.0 - p1;
                 *b = p1;
