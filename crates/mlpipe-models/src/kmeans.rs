@@ -7,6 +7,7 @@
 //! row chunks. Labels are ignored; predictions are [`Score::Cluster`] with the Euclidean
 //! distance to the centre.
 
+use crate::checkpoint::{self, Checkpoint};
 use crate::error::{ModelError, Result};
 use crate::facade::*;
 use mlpipe_core::{FeatureSetId, Score};
@@ -244,19 +245,24 @@ fn assign(
 }
 
 /// One Lloyd run from `centers`: returns (centres, inertia, iterations).
+/// Lloyd iterations from `centers`, counting from iteration `start`; `step` is called
+/// before every iteration (to stop) and after it with the new centres (to checkpoint).
 fn lloyd(
     x: &[f64],
     d: usize,
     mut centers: Vec<f64>,
+    start: usize,
     max_iter: usize,
     tol: f64,
-) -> (Vec<f64>, f64, usize) {
+    step: &mut dyn FnMut(Option<(&[f64], usize)>) -> Result<()>,
+) -> Result<(Vec<f64>, f64, usize)> {
     let n = x.len() / d;
     let k = centers.len() / d;
     let mut labels = vec![u32::MAX; n];
     let mut dist = vec![0.0; n];
-    let mut iters = 0;
-    for it in 0..max_iter {
+    let mut iters = start;
+    for it in start..max_iter {
+        step(None)?;
         iters = it + 1;
         let (sums, counts, _, changed) = assign(x, d, &centers, &mut labels, &mut dist);
         if it > 0 && !changed {
@@ -282,12 +288,23 @@ fn lloyd(
         }
         let shift: f64 = sqdist(&centers, &new);
         centers = new;
+        step(Some((&centers, it + 1)))?;
         if shift <= tol {
             break;
         }
     }
     let (_, _, inertia, _) = assign(x, d, &centers, &mut labels, &mut dist);
-    (centers, inertia, iters)
+    Ok((centers, inertia, iters))
+}
+
+/// Where a k-means fit got to: the best finished initialisation, and the centres and
+/// iteration count of the one running.
+#[derive(Serialize, Deserialize)]
+struct Progress {
+    init: usize,
+    best: Option<(Vec<f64>, f64, usize)>,
+    centers: Vec<f64>,
+    iterations: usize,
 }
 
 impl Trainer for KMeans {
@@ -300,6 +317,16 @@ impl Trainer for KMeans {
     }
 
     fn train(&self, data: &TrainingData<'_>) -> Result<Box<dyn Model>> {
+        self.train_resumable(data, &checkpoint::NoCheckpoint)
+    }
+
+    /// Saves the centres after every Lloyd iteration and resumes from them (the k-means++
+    /// draws of earlier initialisations are replayed so the random stream is the same).
+    fn train_resumable(
+        &self,
+        data: &TrainingData<'_>,
+        ck: &dyn Checkpoint,
+    ) -> Result<Box<dyn Model>> {
         let p = &self.0;
         let (n, d) = data.x.dim();
         let tol_ok = p.tol >= 0.0 && p.tol.is_finite();
@@ -360,13 +387,51 @@ impl Trainer for KMeans {
         let mean_var = sq.iter().sum::<f64>() / n as f64 / d as f64;
         let tol = p.tol * mean_var;
         let mut rng = mlpipe_split::rng::rng(p.seed);
-        let mut best: Option<(Vec<f64>, f64, usize)> = None;
-        for _ in 0..p.n_init {
+        let saved = checkpoint::load_json::<Progress>(ck)
+            .filter(|s| s.init < p.n_init && (s.centers.is_empty() || s.centers.len() == p.k * d));
+        let (first, mut best, resume) = match saved {
+            Some(s) => (s.init, s.best, Some((s.centers, s.iterations))),
+            None => (0, None, None),
+        };
+        let mut resume = resume.filter(|(c, _)| !c.is_empty());
+        for init_no in 0..p.n_init {
+            // Every draw is made, so the random stream matches an uninterrupted fit.
             let init = plusplus(&x, n, d, p.k, &mut rng);
-            let run = lloyd(&x, d, init, p.max_iter, tol);
+            if init_no < first {
+                continue;
+            }
+            let (start_centers, start_it) = resume.take().unwrap_or((init, 0));
+            let best_so_far = best.clone();
+            let mut step = |at: Option<(&[f64], usize)>| -> Result<()> {
+                match at {
+                    None => checkpoint::check(ck, KIND),
+                    Some((centers, iterations)) => {
+                        checkpoint::save_json(
+                            ck,
+                            &Progress {
+                                init: init_no,
+                                best: best_so_far.clone(),
+                                centers: centers.to_vec(),
+                                iterations,
+                            },
+                        );
+                        Ok(())
+                    }
+                }
+            };
+            let run = lloyd(&x, d, start_centers, start_it, p.max_iter, tol, &mut step)?;
             if best.as_ref().is_none_or(|b| run.1 < b.1) {
                 best = Some(run);
             }
+            checkpoint::save_json(
+                ck,
+                &Progress {
+                    init: init_no + 1,
+                    best: best.clone(),
+                    centers: Vec::new(),
+                    iterations: 0,
+                },
+            );
         }
         let (centers, inertia, n_iter) = best.unwrap_or_default();
         let state = KMeansState {

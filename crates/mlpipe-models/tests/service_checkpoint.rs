@@ -327,3 +327,73 @@ async fn training_runs_on_a_schedule() {
         Err(ModelError::Params { .. })
     ));
 }
+
+/// k-means checkpoints after every Lloyd iteration: a fit cancelled part-way through its
+/// second initialisation and resumed ends with exactly the centres of an uninterrupted fit.
+#[test]
+fn kmeans_resumes_from_its_lloyd_checkpoint() {
+    use mlpipe_models::checkpoint::MemoryCheckpoint;
+    use mlpipe_models::kmeans::{KMeans, KMeansModel, KMeansParams};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Cancels itself after `limit` saves.
+    struct CutAfter<'a> {
+        inner: &'a dyn Checkpoint,
+        saves: AtomicUsize,
+        limit: usize,
+    }
+    impl Checkpoint for CutAfter<'_> {
+        fn load(&self) -> Option<Vec<u8>> {
+            self.inner.load()
+        }
+        fn save(&self, state: Vec<u8>) {
+            self.saves.fetch_add(1, Ordering::SeqCst);
+            self.inner.save(state)
+        }
+        fn cancelled(&self) -> bool {
+            self.saves.load(Ordering::SeqCst) >= self.limit
+        }
+    }
+
+    let n = 600;
+    let mut seed = 99u64;
+    let mut next = || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let x = ndarray::Array2::from_shape_fn((n, 2), |(i, _)| (i % 4) as f64 * 3.0 + next());
+    let y = ndarray::Array1::zeros(n);
+    let names = vec!["a".to_string(), "b".into()];
+    let fs = FeatureSetId::new("fs-km");
+    let td = TrainingData {
+        x: x.view(),
+        y: y.view(),
+        feature_names: &names,
+        feature_set_id: &fs,
+    };
+    let params = KMeansParams {
+        k: 4,
+        n_init: 3,
+        seed: 5,
+        ..Default::default()
+    };
+    let full = KMeans(params.clone()).train(&td).unwrap();
+    let ck = MemoryCheckpoint::default();
+    let first = ck.attempt(1);
+    let cut = CutAfter {
+        inner: &first,
+        saves: AtomicUsize::new(0),
+        limit: 4,
+    };
+    assert!(matches!(
+        KMeans(params.clone()).train_resumable(&td, &cut),
+        Err(ModelError::Cancelled { .. })
+    ));
+    let resumed = KMeans(params).train_resumable(&td, &ck.attempt(2)).unwrap();
+    let a = KMeansModel::from_artefact(&full.artefact().unwrap()).unwrap();
+    let b = KMeansModel::from_artefact(&resumed.artefact().unwrap()).unwrap();
+    assert_eq!(a.state().centers, b.state().centers);
+    assert_eq!(a.state().inertia, b.state().inertia);
+}
