@@ -245,6 +245,10 @@ fn assign(
 }
 
 /// One Lloyd run from `centers`: returns (centres, inertia, iterations).
+/// Called before each Lloyd iteration with `None` (return an error to stop) and after it
+/// with the new centres and the iterations done (to checkpoint).
+type LloydStep<'a> = dyn FnMut(Option<(&[f64], usize)>) -> Result<()> + 'a;
+
 /// Lloyd iterations from `centers`, counting from iteration `start`; `step` is called
 /// before every iteration (to stop) and after it with the new centres (to checkpoint).
 fn lloyd(
@@ -254,7 +258,7 @@ fn lloyd(
     start: usize,
     max_iter: usize,
     tol: f64,
-    step: &mut dyn FnMut(Option<(&[f64], usize)>) -> Result<()>,
+    step: &mut LloydStep<'_>,
 ) -> Result<(Vec<f64>, f64, usize)> {
     let n = x.len() / d;
     let k = centers.len() / d;
