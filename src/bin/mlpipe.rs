@@ -98,15 +98,26 @@ async fn start(
     for stage in stages {
         let o = options.clone();
         match stage.as_str() {
-            "ingest" => handles.push(
-                Arc::new(IngestionService::new(
-                    stores.clone(),
-                    broker.clone(),
-                    stage_config.ingest.clone(),
-                ))
-                .start(o)
-                .await?,
-            ),
+            "ingest" => {
+                // Scheduled announcements carry ids named after their tick, so every
+                // ingest worker may run them without ingesting a tick twice.
+                handles.extend(
+                    mlpipe::ingest::start_schedules(
+                        broker.clone(),
+                        &stage_config.ingest.schedules,
+                    )?
+                    .into_handles(),
+                );
+                handles.push(
+                    Arc::new(IngestionService::new(
+                        stores.clone(),
+                        broker.clone(),
+                        stage_config.ingest.clone(),
+                    ))
+                    .start(o)
+                    .await?,
+                )
+            }
             "prepare" => handles.push(
                 Arc::new(PreparationService::new(
                     stores.clone(),
@@ -117,16 +128,16 @@ async fn start(
                 .start(o)
                 .await?,
             ),
-            "train" => handles.push(
-                Arc::new(TrainingService::new(
+            "train" => {
+                let train = Arc::new(TrainingService::new(
                     stores.clone(),
                     broker.clone(),
                     algorithms.clone(),
                     stage_config.training.clone(),
-                ))
-                .start(o)
-                .await?,
-            ),
+                ));
+                handles.extend(train.start_schedules()?);
+                handles.push(train.start(o).await?);
+            }
             "evaluate" => handles.push(
                 Arc::new(EvaluationService::new(
                     stores.clone(),

@@ -22,7 +22,8 @@ use tokio::sync::watch;
 /// When to run something.
 #[derive(Clone, Debug)]
 pub enum Schedule {
-    /// At a fixed interval from the start.
+    /// At a fixed interval, aligned to the Unix epoch (`every 15m` ticks at :00, :15,
+    /// :30 and :45 UTC).
     Every(Duration),
     /// At the times of a cron expression (UTC; seconds field first:
     /// `sec min hour day-of-month month day-of-week [year]`).
@@ -76,18 +77,29 @@ impl Schedule {
     /// The first tick strictly after `t`.
     pub fn next_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
         match self {
-            Self::Every(d) => chrono::Duration::from_std(*d).ok().map(|d| t + d),
+            Self::Every(d) => {
+                // Aligned to the Unix epoch, like cron: `every 15m` ticks at :00, :15,
+                // :30 and :45 in every process, so workers agree on the ticks.
+                let step = i64::try_from(d.as_micros()).ok().filter(|s| *s > 0)?;
+                let next = (t.timestamp_micros().div_euclid(step) + 1).checked_mul(step)?;
+                DateTime::from_timestamp_micros(next)
+            }
             Self::Cron(c) => c.after(&t).next(),
         }
     }
 }
 
-/// Runs `job` at every tick of `schedule` until the returned handle is shut down. A
-/// tick that comes while the previous run is still going waits for it (runs never
-/// overlap); the job logs its own failures and is simply run again at the next tick.
+/// Runs `job` at every tick of `schedule` until the returned handle is shut down, passing
+/// the tick's time. A tick that comes while the previous run is still going waits for it
+/// (runs never overlap); the job logs its own failures and is simply run again at the next
+/// tick.
+///
+/// Ticks of a cron schedule are the same instants in every process, so a job that names
+/// its work after the tick (see [`tick_id`]) can run in several workers at once without
+/// doing the work twice.
 pub fn spawn_scheduled<F, Fut>(name: &str, schedule: Schedule, job: F) -> ServiceHandle
 where
-    F: Fn() -> Fut + Send + Sync + 'static,
+    F: Fn(DateTime<Utc>) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
     let (stop, mut stopped) = watch::channel(false);
@@ -104,9 +116,25 @@ where
                 _ = tokio::time::sleep(wait) => {}
                 _ = stopped.changed() => return,
             }
-            tracing::debug!(job = %label, "scheduled run");
-            job().await;
+            tracing::debug!(job = %label, tick = %next, "scheduled run");
+            job(next).await;
         }
     });
     ServiceHandle::from_parts(name, stop, vec![task])
+}
+
+/// A stable id for the work of one tick: the same `name` and tick give the same id in
+/// every process (a UUID-shaped hash), so duplicate announcements collapse — in the
+/// broker's duplicate window and in the idempotent stages.
+pub fn tick_id(name: &str, tick: DateTime<Utc>) -> crate::EventId {
+    use sha2::{Digest, Sha256};
+    let h = hex::encode(&Sha256::digest(format!("{name}|{}", tick.to_rfc3339()).as_bytes())[..16]);
+    crate::EventId::new(format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    ))
 }

@@ -18,11 +18,11 @@
 //! ```
 
 use crate::error::{IngestError, Result};
-use crate::service::announce_source;
-use mlpipe_core::broker::Broker;
-use mlpipe_core::events::SourceRef;
-use mlpipe_core::schedule::spawn_scheduled;
+use mlpipe_core::broker::{Broker, BrokerExt};
+use mlpipe_core::events::{Event, SourceDataAvailable, SourceRef};
+use mlpipe_core::schedule::{spawn_scheduled, tick_id};
 use mlpipe_core::service::ServiceHandle;
+use mlpipe_core::Envelope;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -46,6 +46,11 @@ pub struct ScheduleHandle {
 }
 
 impl ScheduleHandle {
+    /// The running schedules as service handles (to stop with the other services).
+    pub fn into_handles(self) -> Vec<ServiceHandle> {
+        self.handles
+    }
+
     /// Stops every schedule and waits for them.
     pub async fn shutdown(self) {
         for h in self.handles {
@@ -57,6 +62,10 @@ impl ScheduleHandle {
 /// Starts announcing each source on its schedule. Every schedule is parsed first, so a
 /// bad one is an error before anything runs. A failed announcement is logged and tried
 /// again at the next tick.
+///
+/// The announcement of a tick has an id derived from the dataset, the source and the
+/// tick, so every ingest worker may run the schedules: the copies carry one id, and the
+/// ingestion of one event id is one batch.
 pub fn start_schedules(
     broker: Arc<dyn Broker>,
     sources: &[ScheduledSource],
@@ -74,12 +83,22 @@ pub fn start_schedules(
         .map(|(src, schedule)| {
             let broker = broker.clone();
             let name = format!("ingest-schedule-{}", src.dataset);
-            spawn_scheduled(&name, schedule, move || {
+            spawn_scheduled(&name, schedule, move |tick| {
                 let broker = broker.clone();
                 let src = src.clone();
+                let id = tick_id(&format!("ingest|{}|{}", src.dataset, src.source.uri), tick);
                 async move {
-                    match announce_source(broker.as_ref(), &src.dataset, src.source.clone()).await {
-                        Ok(id) => tracing::info!(dataset = %src.dataset, event = %id, "scheduled source announced"),
+                    let env = Envelope {
+                        id,
+                        occurred_at: tick,
+                        caused_by: None,
+                        event: Event::SourceDataAvailable(SourceDataAvailable {
+                            dataset: src.dataset.clone(),
+                            source: src.source.clone(),
+                        }),
+                    };
+                    match broker.publish_event(&env).await {
+                        Ok(()) => tracing::info!(dataset = %src.dataset, event = %env.id, "scheduled source announced"),
                         Err(e) => tracing::warn!(dataset = %src.dataset, error = %e, "scheduled announcement failed; will retry at the next tick"),
                     }
                 }

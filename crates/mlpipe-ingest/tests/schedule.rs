@@ -21,7 +21,9 @@ fn schedules_parse_intervals_and_cron_and_refuse_nonsense() {
             .to_rfc3339()
     };
     assert_eq!(next("every 30s"), "2026-03-01T10:08:00+00:00");
-    assert_eq!(next("every 2h"), "2026-03-01T12:07:30+00:00");
+    // Intervals are aligned to the epoch, so every process ticks at the same instants.
+    assert_eq!(next("every 2h"), "2026-03-01T12:00:00+00:00");
+    assert_eq!(next("every 7m"), "2026-03-01T10:08:00+00:00");
     // At minute 0 and 30 of every hour.
     assert_eq!(next("0 0,30 * * * *"), "2026-03-01T10:30:00+00:00");
     // Daily at 02:00.
@@ -111,4 +113,54 @@ async fn progress_is_reported_while_ingesting() {
     assert_eq!(p.bad_rows, 0);
     assert!(p.bytes > 569 * 30 * 8);
     assert_eq!(p.batch, Some(report.batch.id));
+}
+
+/// Two workers running the same schedule announce each tick under one id, and the
+/// ingestion service turns each tick into exactly one batch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_schedule_in_two_workers_ingests_each_tick_once() {
+    let stores = Stores::in_memory();
+    let broker: Arc<dyn Broker> = Arc::new(InProcessBroker::new());
+    let mut seen = broker
+        .subscribe_topic(Topic::SourceDataAvailable, "observer", SubscribeOptions::default())
+        .await
+        .unwrap();
+    let svc = Arc::new(IngestionService::new(
+        stores.clone(),
+        broker.clone(),
+        IngestConfig::default(),
+    ));
+    let ingest = svc.clone().start(SubscribeOptions::default()).await.unwrap();
+    let scheduled = [ScheduledSource {
+        dataset: "bc".into(),
+        schedule: "every 1s".into(),
+        source: SourceRef {
+            uri: concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/iris.csv").into(),
+            format: "csv".into(),
+            options: Default::default(),
+        },
+    }];
+    let a = start_schedules(broker.clone(), &scheduled).unwrap();
+    let b = start_schedules(broker.clone(), &scheduled).unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..4 {
+        let d = tokio::time::timeout(Duration::from_secs(5), seen.next())
+            .await
+            .expect("announcements")
+            .unwrap()
+            .unwrap();
+        ids.push(d.message.envelope().unwrap().id);
+        d.ack().await.unwrap();
+    }
+    a.shutdown().await;
+    b.shutdown().await;
+    let mut distinct = ids.clone();
+    distinct.sort_by(|x, y| x.as_str().cmp(y.as_str()));
+    distinct.dedup();
+    assert!(distinct.len() < ids.len(), "copies share their tick's id: {ids:?}");
+    // Let the service finish, then count batches: one per distinct tick.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    ingest.shutdown().await;
+    let batches = stores.raw.list(Some("bc")).await.unwrap();
+    assert_eq!(batches.len(), distinct.len());
 }

@@ -277,11 +277,14 @@ impl TrainingService {
             let svc = self.clone();
             let dataset = dataset.clone();
             let name = format!("train-schedule-{dataset}");
-            handles.push(mlpipe_core::schedule::spawn_scheduled(&name, schedule, move || {
+            handles.push(mlpipe_core::schedule::spawn_scheduled(&name, schedule, move |tick| {
                 let svc = svc.clone();
                 let dataset = dataset.clone();
+                // Named after the tick: workers running the same schedule register one
+                // set of versions (the registry is idempotent on the run).
+                let cause = mlpipe_core::schedule::tick_id(&format!("train|{dataset}"), tick);
                 async move {
-                    if let Err(e) = svc.train_latest(&dataset).await {
+                    if let Err(e) = svc.train_latest(&dataset, Some(&cause)).await {
                         tracing::warn!(%dataset, error = %e, "scheduled training failed; will run again at the next tick");
                     }
                 }
@@ -290,8 +293,13 @@ impl TrainingService {
         Ok(handles)
     }
 
-    /// Trains `dataset` on its newest feature set; `None` when it has none yet.
-    pub async fn train_latest(&self, dataset: &str) -> Result<Option<TrainingReport>> {
+    /// Trains `dataset` on its newest feature set; `None` when it has none yet. `cause`
+    /// names the run (the same cause registers no second set of versions).
+    pub async fn train_latest(
+        &self,
+        dataset: &str,
+        cause: Option<&EventId>,
+    ) -> Result<Option<TrainingReport>> {
         let newest = self
             .stores
             .features
@@ -300,7 +308,7 @@ impl TrainingService {
             .into_iter()
             .max_by_key(|f| f.created_at);
         match newest {
-            Some(fs) => self.train(dataset, &fs.id, None, None).await,
+            Some(fs) => self.train(dataset, &fs.id, None, cause).await,
             None => {
                 tracing::info!(dataset, "no feature set yet; nothing to train");
                 Ok(None)
