@@ -122,7 +122,11 @@ async fn the_same_schedule_in_two_workers_ingests_each_tick_once() {
     let stores = Stores::in_memory();
     let broker: Arc<dyn Broker> = Arc::new(InProcessBroker::new());
     let mut seen = broker
-        .subscribe_topic(Topic::SourceDataAvailable, "observer", SubscribeOptions::default())
+        .subscribe_topic(
+            Topic::SourceDataAvailable,
+            "observer",
+            SubscribeOptions::default(),
+        )
         .await
         .unwrap();
     let svc = Arc::new(IngestionService::new(
@@ -130,7 +134,11 @@ async fn the_same_schedule_in_two_workers_ingests_each_tick_once() {
         broker.clone(),
         IngestConfig::default(),
     ));
-    let ingest = svc.clone().start(SubscribeOptions::default()).await.unwrap();
+    let ingest = svc
+        .clone()
+        .start(SubscribeOptions::default())
+        .await
+        .unwrap();
     let scheduled = [ScheduledSource {
         dataset: "bc".into(),
         schedule: "every 1s".into(),
@@ -157,7 +165,10 @@ async fn the_same_schedule_in_two_workers_ingests_each_tick_once() {
     let mut distinct = ids.clone();
     distinct.sort_by(|x, y| x.as_str().cmp(y.as_str()));
     distinct.dedup();
-    assert!(distinct.len() < ids.len(), "copies share their tick's id: {ids:?}");
+    assert!(
+        distinct.len() < ids.len(),
+        "copies share their tick's id: {ids:?}"
+    );
     // Let the service finish, then count batches: one per distinct tick.
     tokio::time::sleep(Duration::from_millis(500)).await;
     ingest.shutdown().await;
