@@ -61,6 +61,19 @@ pub trait Model: Send + Sync + std::fmt::Debug {
     fn predict_proba(&self, x: ArrayView2<'_, f64>) -> Result<Option<Array2<f64>>> {
         proba_matrix(&self.predict_batch(x)?)
     }
+    /// Class probabilities of one row written into `out` (one per class), without
+    /// allocating; `false` (and `out` untouched) for a model that gives no probabilities
+    /// or when `out` has the wrong length. The default goes through
+    /// [`predict_row`](Self::predict_row); classifiers override it.
+    fn predict_proba_row(&self, x: &[f64], out: &mut [f64]) -> Result<bool> {
+        match self.predict_row(x)? {
+            Score::Probabilities { probabilities, .. } if probabilities.len() == out.len() => {
+                out.copy_from_slice(&probabilities);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
     /// The self-describing artefact.
     fn artefact(&self) -> Result<ModelArtefact>;
 }

@@ -590,6 +590,15 @@ impl Model for LogisticModel {
         Ok(self.score(x))
     }
 
+    fn predict_proba_row(&self, x: &[f64], out: &mut [f64]) -> Result<bool> {
+        check_width(self.input.len(), x.len())?;
+        if out.len() != self.n_classes() {
+            return Ok(false);
+        }
+        self.probs_into(x, out);
+        Ok(true)
+    }
+
     fn predict_proba(&self, x: ArrayView2<'_, f64>) -> Result<Option<ndarray::Array2<f64>>> {
         check_width(self.input.len(), x.ncols())?;
         let mut out = ndarray::Array2::zeros((x.nrows(), self.n_classes()));

@@ -259,6 +259,16 @@ impl Model for TreeModel {
         Ok(self.score(x))
     }
 
+    fn predict_proba_row(&self, x: &[f64], out: &mut [f64]) -> Result<bool> {
+        check_width(self.input.len(), x.len())?;
+        let leaf = self.leaf(x);
+        if leaf.len() != out.len() {
+            return Ok(false);
+        }
+        out.copy_from_slice(leaf);
+        Ok(true)
+    }
+
     fn predict_proba(&self, x: ArrayView2<'_, f64>) -> Result<Option<ndarray::Array2<f64>>> {
         check_width(self.input.len(), x.ncols())?;
         let mut out = ndarray::Array2::zeros((x.nrows(), self.state.classes.len()));

@@ -252,6 +252,16 @@ fn logistic_regression_resumes_from_its_newton_checkpoint() {
             .unwrap();
         assert_eq!(fast, slow);
         assert_eq!(fast.ncols(), classes);
+        // And so does the allocation-free row path.
+        let mut out = vec![0.0; classes];
+        for i in 0..5 {
+            let row = x.row(i).to_vec();
+            assert!(full.predict_proba_row(&row, &mut out).unwrap());
+            assert_eq!(out, fast.row(i).to_vec());
+        }
+        assert!(!full
+            .predict_proba_row(&x.row(0).to_vec(), &mut [0.0; 7])
+            .unwrap());
         let tree = mlpipe_models::tree::DecisionTree(Default::default())
             .train(&td)
             .unwrap();
