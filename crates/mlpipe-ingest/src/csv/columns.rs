@@ -17,10 +17,12 @@ pub(crate) fn raw_text<'a>(fields: impl Iterator<Item = &'a [u8]>, delimiter: u8
     parts.join(&(delimiter as char).to_string())
 }
 
-/// Values and validity of one column.
+/// Values and validity of one column. The validity vector is only built once a null
+/// arrives (most numeric columns never have one).
 struct Buf<T> {
     values: Vec<T>,
-    valid: Vec<bool>,
+    /// `None` while every value so far is valid.
+    valid: Option<Vec<bool>>,
     nulls: usize,
 }
 
@@ -28,7 +30,7 @@ impl<T: Default> Buf<T> {
     fn new(cap: usize) -> Self {
         Self {
             values: Vec::with_capacity(cap),
-            valid: Vec::with_capacity(cap),
+            valid: None,
             nulls: 0,
         }
     }
@@ -36,26 +38,38 @@ impl<T: Default> Buf<T> {
         match v {
             Some(v) => {
                 self.values.push(v);
-                self.valid.push(true);
+                if let Some(valid) = &mut self.valid {
+                    valid.push(true);
+                }
             }
             None => {
+                let len = self.values.len();
+                let valid = self.valid.get_or_insert_with(|| {
+                    let mut all = Vec::with_capacity(self.values.capacity());
+                    all.resize(len, true);
+                    all
+                });
+                valid.push(false);
                 self.values.push(T::default());
-                self.valid.push(false);
                 self.nulls += 1;
             }
         }
     }
     fn truncate(&mut self, n: usize) {
-        if n < self.valid.len() {
-            self.nulls -= self.valid[n..].iter().filter(|v| !**v).count();
+        if let Some(valid) = &mut self.valid {
+            if n < valid.len() {
+                self.nulls -= valid[n..].iter().filter(|v| !**v).count();
+            }
+            valid.truncate(n);
         }
         self.values.truncate(n);
-        self.valid.truncate(n);
     }
     fn take_nulls(&mut self) -> Option<arrow_buffer::NullBuffer> {
-        let valid = std::mem::take(&mut self.valid);
+        let valid = self.valid.take();
         let nulls = std::mem::take(&mut self.nulls);
-        (nulls > 0).then(|| arrow_buffer::NullBuffer::from(valid))
+        valid
+            .filter(|_| nulls > 0)
+            .map(arrow_buffer::NullBuffer::from)
     }
 }
 
@@ -64,7 +78,6 @@ impl<T: Default + arrow_buffer::ArrowNativeType> Buf<T> {
         let cap = self.values.capacity();
         let nulls = self.take_nulls();
         let values = std::mem::replace(&mut self.values, Vec::with_capacity(cap));
-        self.valid.reserve(cap);
         PrimitiveArray::new(values.into(), nulls)
     }
 }

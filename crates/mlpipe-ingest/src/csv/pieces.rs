@@ -84,10 +84,13 @@ struct ChunkSink<'s> {
 }
 
 impl<'s> ChunkSink<'s> {
-    fn new(spec: &'s ParseSpec) -> Self {
+    /// A sink for `piece`: buffers sized by the piece's line count (an upper bound of its
+    /// records), so small files and pieces do not reserve a whole chunk per column.
+    fn new(spec: &'s ParseSpec, piece: &Piece) -> Self {
+        let lines = memchr::memchr_iter(b'\n', &piece.bytes).count() + 1;
         Self {
             spec,
-            cols: Columns::new(&spec.schema, spec.chunk_rows.min(1 << 16)),
+            cols: Columns::new(&spec.schema, spec.chunk_rows.min(lines)),
             bad: Vec::new(),
             out: Vec::new(),
         }
@@ -137,7 +140,7 @@ pub(crate) fn parse_piece(piece: &Piece, spec: &ParseSpec) -> Result<Vec<Chunk>>
         .has_headers(false)
         .flexible(true)
         .from_reader(piece.bytes.as_slice());
-    let mut sink = ChunkSink::new(spec);
+    let mut sink = ChunkSink::new(spec, piece);
     let mut record = csv::ByteRecord::new();
     loop {
         let line = rdr.position().line();
@@ -163,7 +166,7 @@ pub(crate) fn parse_piece(piece: &Piece, spec: &ParseSpec) -> Result<Vec<Chunk>>
 /// fields are split at the delimiter, as the CSV reader would (empty lines skipped, a
 /// trailing `\r` dropped), without copying them into a record first.
 fn parse_unquoted(piece: &Piece, spec: &ParseSpec) -> Result<Vec<Chunk>> {
-    let mut sink = ChunkSink::new(spec);
+    let mut sink = ChunkSink::new(spec, piece);
     let bytes = piece.bytes.as_slice();
     let mut start = 0;
     let mut line = 0u64;
