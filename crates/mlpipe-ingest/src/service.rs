@@ -277,8 +277,10 @@ impl IngestionService {
         let info = match writer.commit(summary).await {
             Ok(info) => info,
             Err(mlpipe_core::Error::AlreadyExists { .. }) => {
-                // A concurrent delivery of the same event won the race.
+                // A concurrent delivery of the same event won the race: announce its
+                // batch, as a redelivery after the commit would.
                 let existing = self.stores.raw.info(&id).await?;
+                self.announce(&existing, cause).await?;
                 return Ok(IngestReport {
                     batch: existing,
                     already_ingested: true,
