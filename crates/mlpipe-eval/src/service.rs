@@ -329,14 +329,38 @@ impl EvaluationService {
         cause: Option<&EventId>,
     ) -> Result<(SearchReport, EvaluationReport)> {
         let seg = SegregationApi::new(self.stores.features.clone(), self.stores.lineage.clone());
-        let set = seg.get(split).await?.training()?;
+        let set = Arc::new(seg.get(split).await?.training()?);
+        // The folds are cut here, then the candidates train on the blocking pool, so a
+        // long search does not hold up this runtime's other tasks.
+        let cut = mlpipe_split::SplitInput {
+            rows: set.x.nrows(),
+            labels: set.y.as_slice(),
+            ..Default::default()
+        };
+        let fixed = FixedFolds {
+            name: folds.name().to_string(),
+            params: folds.params(),
+            folds: folds.folds(&cut)?,
+        };
+        let (job_set, job_search, algorithms) =
+            (set.clone(), search.clone(), self.algorithms.clone());
+        let report = tokio::task::spawn_blocking(move || {
+            let data = TrainingData {
+                x: job_set.x.view(),
+                y: job_set.y.view(),
+                feature_names: &job_set.feature_names,
+                feature_set_id: &job_set.feature_set_id,
+            };
+            job_search.run(&algorithms, &data, &fixed)
+        })
+        .await
+        .map_err(|e| EvalError::Search(format!("the search task failed: {e}")))??;
         let data = TrainingData {
             x: set.x.view(),
             y: set.y.view(),
             feature_names: &set.feature_names,
             feature_set_id: &set.feature_set_id,
         };
-        let report = search.run(&self.algorithms, &data, folds)?;
         tracing::info!(kind = %search.kind, metric = %search.metric, "search results\n{}", report.table());
         let run_id = match cause {
             Some(c) => RunId::new(format!(
@@ -453,5 +477,27 @@ impl EventHandler for EvaluationService {
         self.evaluate(&e.candidates, &e.split_id, Some(&env.id))
             .await?;
         Ok(())
+    }
+}
+
+/// Folds cut once, replayed as a [`FoldStrategy`] (so they can move to another thread).
+struct FixedFolds {
+    name: String,
+    params: serde_json::Value,
+    folds: Vec<mlpipe_split::SplitIndices>,
+}
+
+impl FoldStrategy for FixedFolds {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn params(&self) -> serde_json::Value {
+        self.params.clone()
+    }
+    fn folds(
+        &self,
+        _input: &mlpipe_split::SplitInput<'_>,
+    ) -> mlpipe_split::Result<Vec<mlpipe_split::SplitIndices>> {
+        Ok(self.folds.clone())
     }
 }
