@@ -67,14 +67,26 @@ impl Observer {
 }
 
 /// Runs the example with the configuration in `config_path`, data under `data_dir`, the
-/// Draws the ingestion's progress (rows, bad rows, rows/s) on one terminal line until
-/// the batch is done.
+/// Draws the ingestion's progress (a bar over the source's bytes when the source knows
+/// its size, rows, bad rows, rows/s) on one terminal line until the batch is done.
 async fn progress_line(mut rx: tokio::sync::watch::Receiver<mlpipe::ingest::IngestProgress>) {
     use std::io::Write;
     while rx.changed().await.is_ok() {
         let p = rx.borrow_and_update().clone();
+        let bar = match p.source_position {
+            Some((read, Some(total))) if total > 0 => {
+                let filled = (20 * read.min(total) / total) as usize;
+                format!(
+                    "[{}{}] {:>3}% ",
+                    "#".repeat(filled),
+                    "-".repeat(20 - filled),
+                    100 * read.min(total) / total
+                )
+            }
+            _ => String::new(),
+        };
         eprint!(
-            "\r[ingest]    {} rows, {} bad, {:.0} rows/s, {:.1} MB",
+            "\r[ingest]    {bar}{} rows, {} bad, {:.0} rows/s, {:.1} MB",
             p.rows,
             p.bad_rows,
             p.rows_per_sec,

@@ -7,6 +7,7 @@ use crate::source::Chunk;
 use arrow_schema::SchemaRef;
 use mlpipe_core::store::BatchSummary;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
@@ -19,7 +20,8 @@ pub(crate) enum Msg {
 /// The sending side a reader writes to.
 pub(crate) type Tx = mpsc::Sender<Result<Msg>>;
 
-type Reader = Box<dyn FnOnce(&Path, &Tx, &Mutex<BatchSummary>) -> Result<()> + Send>;
+type Reader =
+    Box<dyn FnOnce(&Path, &Tx, &Mutex<BatchSummary>, &Arc<AtomicU64>) -> Result<()> + Send>;
 
 /// A file read by a blocking thread, started on first use.
 pub(crate) struct FileFeed {
@@ -28,6 +30,8 @@ pub(crate) struct FileFeed {
     rx: Option<mpsc::Receiver<Result<Msg>>>,
     schema: Option<SchemaRef>,
     summary: Arc<Mutex<BatchSummary>>,
+    /// Bytes the reader has read so far (it adds to it as it goes).
+    read: Arc<AtomicU64>,
 }
 
 impl FileFeed {
@@ -35,7 +39,9 @@ impl FileFeed {
     /// fills in the summary (checksum, bytes) when it is done.
     pub(crate) fn new(
         path: PathBuf,
-        reader: impl FnOnce(&Path, &Tx, &Mutex<BatchSummary>) -> Result<()> + Send + 'static,
+        reader: impl FnOnce(&Path, &Tx, &Mutex<BatchSummary>, &Arc<AtomicU64>) -> Result<()>
+            + Send
+            + 'static,
     ) -> Self {
         Self {
             path,
@@ -43,7 +49,14 @@ impl FileFeed {
             rx: None,
             schema: None,
             summary: Arc::new(Mutex::new(BatchSummary::default())),
+            read: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// Bytes read so far, and the file's size.
+    pub(crate) fn position(&self) -> Option<(u64, Option<u64>)> {
+        let total = std::fs::metadata(&self.path).ok().map(|m| m.len());
+        Some((self.read.load(Ordering::Relaxed), total))
     }
 
     /// The canonical path, as the source's identity.
@@ -59,8 +72,9 @@ impl FileFeed {
             let (tx, rx) = mpsc::channel(2);
             let path = self.path.clone();
             let summary = self.summary.clone();
+            let read = self.read.clone();
             tokio::task::spawn_blocking(move || {
-                if let Err(e) = reader(&path, &tx, &summary) {
+                if let Err(e) = reader(&path, &tx, &summary, &read) {
                     let _ = tx.blocking_send(Err(e));
                 }
             });

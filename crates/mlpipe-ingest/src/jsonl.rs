@@ -88,7 +88,7 @@ impl JsonlSource {
     /// A JSON-lines file at `path`.
     pub fn new(path: impl Into<PathBuf>, options: JsonlOptions) -> Self {
         Self {
-            feed: FileFeed::new(path.into(), move |p, tx, summary| {
+            feed: FileFeed::new(path.into(), move |p, tx, summary, _read| {
                 read_file(p, &options, tx, summary)
             }),
         }

@@ -74,7 +74,7 @@ impl ParquetSource {
     pub fn new(path: impl Into<PathBuf>, options: ParquetOptions) -> Self {
         let chunk_rows = options.chunk_rows.max(1);
         Self {
-            feed: FileFeed::new(path.into(), move |p, tx, summary| {
+            feed: FileFeed::new(path.into(), move |p, tx, summary, _read| {
                 read_file(p, chunk_rows, tx, summary)
             }),
         }

@@ -84,6 +84,8 @@ pub struct IngestProgress {
     pub bytes: u64,
     /// Rows (good and bad) per second so far.
     pub rows_per_sec: f64,
+    /// Source bytes read so far and the source's size, when the source says (CSV does).
+    pub source_position: Option<(u64, Option<u64>)>,
     /// True once the batch is committed or failed.
     pub done: bool,
 }
@@ -187,7 +189,7 @@ impl IngestionService {
         let mut writer = self.stores.raw.create(&id, meta, schema).await?;
         let (mut good, mut bad, mut bytes) = (0u64, 0u64, 0u64);
         let mut first_problem = None;
-        let report = |good: u64, bad: u64, bytes: u64, done: bool| {
+        let report = |good: u64, bad: u64, bytes: u64, done: bool, pos| {
             self.progress.send_replace(IngestProgress {
                 dataset: dataset.to_string(),
                 batch: Some(id.clone()),
@@ -195,6 +197,7 @@ impl IngestionService {
                 bad_rows: bad,
                 bytes,
                 rows_per_sec: (good + bad) as f64 / started.elapsed().as_secs_f64().max(1e-9),
+                source_position: pos,
                 done,
             });
         };
@@ -205,14 +208,14 @@ impl IngestionService {
                 Ok(None) => break,
                 Err(e) => {
                     let _ = writer.abort().await;
-                    report(good, bad, bytes, true);
+                    report(good, bad, bytes, true, source.position());
                     return Err(e);
                 }
             };
             good += chunk.batch.num_rows() as u64;
             bad += chunk.quarantined.len() as u64;
             bytes += chunk.batch.get_array_memory_size() as u64;
-            report(good, bad, bytes, false);
+            report(good, bad, bytes, false, source.position());
             if first_problem.is_none() {
                 first_problem = chunk
                     .quarantined
@@ -243,7 +246,7 @@ impl IngestionService {
             }
         }
         let total = good + bad;
-        report(good, bad, bytes, true);
+        report(good, bad, bytes, true, source.position());
         if total > 0 && bad as f64 / total as f64 > self.config.max_bad_ratio {
             let _ = writer.abort().await;
             return Err(IngestError::TooManyBadRows {

@@ -31,4 +31,9 @@ pub trait Source: Send {
     async fn next_chunk(&mut self) -> Result<Option<Chunk>>;
     /// Checksum and size of everything read; complete after the last chunk.
     fn summary(&self) -> BatchSummary;
+    /// Bytes read so far and, when known, the total (for progress bars). `None` when the
+    /// source cannot say.
+    fn position(&self) -> Option<(u64, Option<u64>)> {
+        None
+    }
 }

@@ -113,6 +113,9 @@ async fn progress_is_reported_while_ingesting() {
     assert_eq!(p.bad_rows, 0);
     assert!(p.bytes > 569 * 30 * 8);
     assert_eq!(p.batch, Some(report.batch.id));
+    // The CSV source reports how far through the file it is: all of it, at the end.
+    let size = std::fs::metadata(path).unwrap().len();
+    assert_eq!(p.source_position, Some((size, Some(size))));
 }
 
 /// Two workers running the same schedule announce each tick under one id, and the

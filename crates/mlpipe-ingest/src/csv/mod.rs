@@ -44,7 +44,8 @@ use pieces::{parse_window, ParseSpec, Piece, Scanner};
 use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// How to read a CSV file.
 #[derive(Clone, Debug)]
@@ -128,8 +129,8 @@ impl CsvSource {
     /// A CSV file at `path`.
     pub fn new(path: impl Into<PathBuf>, options: CsvOptions) -> Self {
         Self {
-            feed: FileFeed::new(path.into(), move |p, tx, summary| {
-                read_file(p, &options, tx, summary)
+            feed: FileFeed::new(path.into(), move |p, tx, summary, read| {
+                read_file(p, &options, tx, summary, read)
             }),
         }
     }
@@ -156,6 +157,10 @@ impl Source for CsvSource {
     fn summary(&self) -> BatchSummary {
         self.feed.summary()
     }
+
+    fn position(&self) -> Option<(u64, Option<u64>)> {
+        self.feed.position()
+    }
 }
 
 /// Bytes read from the file at a time, and the size pieces are cut at.
@@ -172,11 +177,14 @@ struct PieceReader {
     hasher: Sha256,
     bytes: u64,
     eof: bool,
+    /// Shared with the source, for progress.
+    read: Arc<AtomicU64>,
 }
 
 impl PieceReader {
-    fn new(file: std::fs::File, path: &Path, quote: u8) -> Self {
+    fn new(file: std::fs::File, path: &Path, quote: u8, read: Arc<AtomicU64>) -> Self {
         Self {
+            read,
             file,
             path: path.to_path_buf(),
             quote,
@@ -209,6 +217,7 @@ impl PieceReader {
             self.pending.truncate(start + n);
             self.hasher.update(&self.pending[start..]);
             self.bytes += n as u64;
+            self.read.fetch_add(n as u64, Ordering::Relaxed);
             self.eof = n == 0;
             self.scanner.scan(&self.pending, self.quote);
         }
@@ -232,10 +241,16 @@ impl PieceReader {
     }
 }
 
-fn read_file(path: &Path, o: &CsvOptions, tx: &Tx, summary: &Mutex<BatchSummary>) -> Result<()> {
+fn read_file(
+    path: &Path,
+    o: &CsvOptions,
+    tx: &Tx,
+    summary: &Mutex<BatchSummary>,
+    read: &Arc<AtomicU64>,
+) -> Result<()> {
     let name = path.display().to_string();
     let file = open_file(path)?;
-    let mut reader = PieceReader::new(file, path, o.quote);
+    let mut reader = PieceReader::new(file, path, o.quote, read.clone());
     let Some(mut first) = reader.next()? else {
         return Err(IngestError::Empty(name));
     };
