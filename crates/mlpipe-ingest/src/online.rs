@@ -7,7 +7,8 @@
 //! Each batch gets a new [`BatchId`], a catalogue entry (format `online`, source
 //! `online:<dataset>` unless configured), its refused records in quarantine, a lineage
 //! link from the source, an audit record, and — with `announce` — a `raw-data-extracted`
-//! event. A flush that fails keeps the buffer (in memory, growing) and is tried again a
+//! event. A flush that fails keeps the buffer (in memory, up to `max_buffered`, then
+//! `push` waits) and is tried again a
 //! second later, at an explicit [`OnlineIngestor::flush`], and at shutdown; if the last
 //! try fails, [`OnlineTask::wait`]/[`OnlineTask::shutdown`] return the error.
 //!
@@ -97,6 +98,10 @@ pub struct OnlineConfig {
     pub source: Option<String>,
     /// Where accepted records go at once (default none).
     pub sink: Option<Arc<dyn RecordSink>>,
+    /// Records buffered at most while the store keeps failing (default 10 × `max_rows`).
+    /// Beyond it the task stops taking records, so `push` waits (back-pressure) until a
+    /// retried flush succeeds: memory stays bounded and nothing is dropped.
+    pub max_buffered: Option<usize>,
 }
 
 impl OnlineConfig {
@@ -110,7 +115,14 @@ impl OnlineConfig {
             announce: true,
             source: None,
             sink: None,
+            max_buffered: None,
         }
+    }
+
+    fn buffer_limit(&self) -> usize {
+        self.max_buffered
+            .unwrap_or_else(|| self.max_rows.saturating_mul(10))
+            .max(self.max_rows)
     }
 }
 
@@ -288,8 +300,12 @@ impl Worker {
     ) -> Result<OnlineSummary> {
         let mut deadline: Option<Instant> = None;
         let mut stop_seen = false;
+        let limit = self.config.buffer_limit();
         loop {
             let sleep_until = deadline.unwrap_or_else(Instant::now);
+            // Back-pressure: while the store fails and the buffer is full, take no more
+            // records (pushers wait on the bounded channel) until a retry succeeds.
+            let full = self.failing && self.buffered >= limit;
             tokio::select! {
                 biased;
                 signal = &mut stop, if !stop_seen => {
@@ -299,7 +315,7 @@ impl Worker {
                         rx.close();
                     }
                 }
-                cmd = rx.recv() => match cmd {
+                cmd = rx.recv(), if !full => match cmd {
                     Some(Cmd::Row(row)) => {
                         self.seen += 1;
                         self.hasher.add(&row);

@@ -367,3 +367,41 @@ async fn a_failed_flush_keeps_the_buffer_and_the_next_one_writes_it_to_a_durable
         (0..3).map(row).collect::<Vec<_>>()
     );
 }
+
+/// While the store is down the buffer stops at `max_buffered`: `push` waits instead of
+/// memory growing, and once a retry succeeds every record is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_store_makes_push_wait_at_the_buffer_limit_and_loses_nothing() {
+    let stores = Stores {
+        raw: Arc::new(Flaky {
+            inner: Arc::new(mlpipe_core::store::memory::MemoryRawStore::default()),
+            fail: 1.into(),
+        }),
+        ..Stores::in_memory()
+    };
+    let mut c = config(2, Duration::from_secs(3600));
+    c.max_buffered = Some(4);
+    let (ingestor, task) = OnlineIngestion::start(stores.clone(), broker(), c).unwrap();
+    // 2 rows trigger the failing flush; 2 more fill the buffer; then the channel fills.
+    let mut pushed = 0i64;
+    let blocked = loop {
+        match tokio::time::timeout(Duration::from_millis(300), ingestor.push(row(pushed))).await {
+            Ok(r) => {
+                r.unwrap();
+                pushed += 1;
+                assert!(pushed < 100, "push never waited: the buffer is not bounded");
+            }
+            Err(_) => break pushed,
+        }
+    };
+    assert!(blocked >= 4, "the first rows are taken ({blocked})");
+    // The retry (a second after the failure) succeeds and the waiting push goes through.
+    ingestor.push(row(blocked)).await.unwrap();
+    drop(ingestor);
+    let written = task.wait().await.unwrap();
+    assert_eq!(written.rows, (blocked + 1) as u64);
+    assert_eq!(
+        stored_rows(&stores).await,
+        (0..=blocked).map(row).collect::<Vec<_>>()
+    );
+}
