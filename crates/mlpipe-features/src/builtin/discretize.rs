@@ -2,11 +2,11 @@
 //! points, or `n_bins` bins of equal width / equal count like scikit-learn's
 //! `KBinsDiscretizer(encode="ordinal", strategy="uniform" | "quantile")`).
 
-use super::{all_missing, check_fit, map_cells, map_row, sorted_column, to_state};
+use super::{all_missing, check_fit, sorted_column};
 use crate::error::{FeatureError, Result};
 use crate::stats::quantile_sorted;
 use crate::step::{FittedTransformer, Transformer};
-use ndarray::{Array2, ArrayView1, ArrayView2};
+use ndarray::{ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 /// Parameters of [`Clip`]: fixed bounds, or quantiles (in [0, 1]) fitted per column.
@@ -126,29 +126,7 @@ impl FittedClip {
     }
 }
 
-impl FittedTransformer for FittedClip {
-    fn kind(&self) -> &str {
-        "clip"
-    }
-    fn output_names(&self) -> Vec<String> {
-        self.names.clone()
-    }
-    fn input_width(&self) -> usize {
-        self.names.len()
-    }
-    fn transform_batch(&self, x: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
-        super::scale::check_width(x.ncols(), self.names.len(), "clip")?;
-        Ok(map_cells(x, |j, v| self.apply(j, v)))
-    }
-    fn transform_row(&self, input: &[f64], out: &mut Vec<f64>) -> Result<()> {
-        super::scale::check_width(input.len(), self.names.len(), "clip")?;
-        map_row(input, out, |j, v| self.apply(j, v));
-        Ok(())
-    }
-    fn state(&self) -> serde_json::Value {
-        to_state(self)
-    }
-}
+super::cellwise_fitted!(FittedClip, "clip");
 
 /// How [`Bucketize`] places its bins.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -313,26 +291,4 @@ impl FittedBucketize {
     }
 }
 
-impl FittedTransformer for FittedBucketize {
-    fn kind(&self) -> &str {
-        "bucketize"
-    }
-    fn output_names(&self) -> Vec<String> {
-        self.names.clone()
-    }
-    fn input_width(&self) -> usize {
-        self.names.len()
-    }
-    fn transform_batch(&self, x: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
-        super::scale::check_width(x.ncols(), self.names.len(), "bucketize")?;
-        Ok(map_cells(x, |j, v| self.apply(j, v)))
-    }
-    fn transform_row(&self, input: &[f64], out: &mut Vec<f64>) -> Result<()> {
-        super::scale::check_width(input.len(), self.names.len(), "bucketize")?;
-        map_row(input, out, |j, v| self.apply(j, v));
-        Ok(())
-    }
-    fn state(&self) -> serde_json::Value {
-        to_state(self)
-    }
-}
+super::cellwise_fitted!(FittedBucketize, "bucketize");

@@ -81,6 +81,46 @@ pub(crate) fn map_cells(
     out
 }
 
+/// Implements [`FittedTransformer`](crate::step::FittedTransformer) for a fitted step that
+/// maps every cell on its own: the type has `names: Vec<String>` and
+/// `fn apply(&self, column: usize, value: f64) -> f64`, which both the batch path
+/// ([`map_cells`]) and the row path ([`map_row`]) call, so they agree bit for bit.
+macro_rules! cellwise_fitted {
+    ($ty:ty, $kind:literal) => {
+        impl $crate::step::FittedTransformer for $ty {
+            fn kind(&self) -> &str {
+                $kind
+            }
+            fn output_names(&self) -> Vec<String> {
+                self.names.clone()
+            }
+            fn input_width(&self) -> usize {
+                self.names.len()
+            }
+            fn transform_batch(
+                &self,
+                x: ndarray::ArrayView2<'_, f64>,
+            ) -> $crate::error::Result<ndarray::Array2<f64>> {
+                $crate::builtin::scale::check_width(x.ncols(), self.names.len(), $kind)?;
+                Ok($crate::builtin::map_cells(x, |j, v| self.apply(j, v)))
+            }
+            fn transform_row(
+                &self,
+                input: &[f64],
+                out: &mut Vec<f64>,
+            ) -> $crate::error::Result<()> {
+                $crate::builtin::scale::check_width(input.len(), self.names.len(), $kind)?;
+                $crate::builtin::map_row(input, out, |j, v| self.apply(j, v));
+                Ok(())
+            }
+            fn state(&self) -> serde_json::Value {
+                $crate::builtin::to_state(self)
+            }
+        }
+    };
+}
+pub(crate) use cellwise_fitted;
+
 /// Applies `f(column, value)` to one row.
 pub(crate) fn map_row(input: &[f64], out: &mut Vec<f64>, f: impl Fn(usize, f64) -> f64) {
     out.clear();

@@ -2,11 +2,11 @@
 //! `PowerTransformer(method="yeo-johnson")`: λ per column by maximum likelihood with
 //! SciPy's Brent minimiser on the bracket (−2, 2), then optional standardisation).
 
-use super::{all_missing, check_fit, map_cells, map_row, to_state};
+use super::{all_missing, check_fit};
 use crate::error::{FeatureError, Result};
 use crate::stats::brent_minimize;
 use crate::step::{FittedTransformer, Transformer};
-use ndarray::{Array2, ArrayView1, ArrayView2};
+use ndarray::{ArrayView1, ArrayView2};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -49,29 +49,14 @@ impl Transformer for Log1p {
     }
 }
 
-impl FittedTransformer for FittedLog1p {
-    fn kind(&self) -> &str {
-        "log"
-    }
-    fn output_names(&self) -> Vec<String> {
-        self.names.clone()
-    }
-    fn input_width(&self) -> usize {
-        self.names.len()
-    }
-    fn transform_batch(&self, x: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
-        super::scale::check_width(x.ncols(), self.names.len(), "log")?;
-        Ok(map_cells(x, |_, v| v.ln_1p()))
-    }
-    fn transform_row(&self, input: &[f64], out: &mut Vec<f64>) -> Result<()> {
-        super::scale::check_width(input.len(), self.names.len(), "log")?;
-        map_row(input, out, |_, v| v.ln_1p());
-        Ok(())
-    }
-    fn state(&self) -> serde_json::Value {
-        to_state(self)
+impl FittedLog1p {
+    #[inline]
+    fn apply(&self, _j: usize, v: f64) -> f64 {
+        v.ln_1p()
     }
 }
+
+super::cellwise_fitted!(FittedLog1p, "log");
 
 /// Parameters of [`PowerTransform`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -199,26 +184,4 @@ impl FittedPower {
     }
 }
 
-impl FittedTransformer for FittedPower {
-    fn kind(&self) -> &str {
-        "power"
-    }
-    fn output_names(&self) -> Vec<String> {
-        self.names.clone()
-    }
-    fn input_width(&self) -> usize {
-        self.names.len()
-    }
-    fn transform_batch(&self, x: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
-        super::scale::check_width(x.ncols(), self.names.len(), "power")?;
-        Ok(map_cells(x, |j, v| self.apply(j, v)))
-    }
-    fn transform_row(&self, input: &[f64], out: &mut Vec<f64>) -> Result<()> {
-        super::scale::check_width(input.len(), self.names.len(), "power")?;
-        map_row(input, out, |j, v| self.apply(j, v));
-        Ok(())
-    }
-    fn state(&self) -> serde_json::Value {
-        to_state(self)
-    }
-}
+super::cellwise_fitted!(FittedPower, "power");

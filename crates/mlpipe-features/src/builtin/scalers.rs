@@ -2,11 +2,11 @@
 //! `RobustScaler`: `NaN`s are ignored when fitting and kept when transforming; infinities
 //! are refused; a zero range scales by 1.
 
-use super::{all_missing, check_fit, map_cells, map_row, sorted_column, to_state};
+use super::{all_missing, check_fit, sorted_column};
 use crate::error::{FeatureError, Result};
 use crate::stats::quantile_sorted;
 use crate::step::{FittedTransformer, Transformer};
-use ndarray::{Array2, ArrayView1, ArrayView2};
+use ndarray::{ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 /// scikit-learn's `_handle_zeros_in_scale`: scales below 10·ε become 1.
@@ -109,29 +109,7 @@ impl FittedMinMax {
     }
 }
 
-impl FittedTransformer for FittedMinMax {
-    fn kind(&self) -> &str {
-        "min_max_scaler"
-    }
-    fn output_names(&self) -> Vec<String> {
-        self.names.clone()
-    }
-    fn input_width(&self) -> usize {
-        self.names.len()
-    }
-    fn transform_batch(&self, x: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
-        super::scale::check_width(x.ncols(), self.names.len(), "min_max_scaler")?;
-        Ok(map_cells(x, |j, v| self.apply(j, v)))
-    }
-    fn transform_row(&self, input: &[f64], out: &mut Vec<f64>) -> Result<()> {
-        super::scale::check_width(input.len(), self.names.len(), "min_max_scaler")?;
-        map_row(input, out, |j, v| self.apply(j, v));
-        Ok(())
-    }
-    fn state(&self) -> serde_json::Value {
-        to_state(self)
-    }
-}
+super::cellwise_fitted!(FittedMinMax, "min_max_scaler");
 
 /// Parameters of [`RobustScaler`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -215,26 +193,11 @@ impl Transformer for RobustScaler {
     }
 }
 
-impl FittedTransformer for FittedRobust {
-    fn kind(&self) -> &str {
-        "robust_scaler"
-    }
-    fn output_names(&self) -> Vec<String> {
-        self.names.clone()
-    }
-    fn input_width(&self) -> usize {
-        self.names.len()
-    }
-    fn transform_batch(&self, x: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
-        super::scale::check_width(x.ncols(), self.names.len(), "robust_scaler")?;
-        Ok(map_cells(x, |j, v| (v - self.center[j]) / self.scale[j]))
-    }
-    fn transform_row(&self, input: &[f64], out: &mut Vec<f64>) -> Result<()> {
-        super::scale::check_width(input.len(), self.names.len(), "robust_scaler")?;
-        map_row(input, out, |j, v| (v - self.center[j]) / self.scale[j]);
-        Ok(())
-    }
-    fn state(&self) -> serde_json::Value {
-        to_state(self)
+impl FittedRobust {
+    #[inline]
+    fn apply(&self, j: usize, v: f64) -> f64 {
+        (v - self.center[j]) / self.scale[j]
     }
 }
+
+super::cellwise_fitted!(FittedRobust, "robust_scaler");
