@@ -12,7 +12,7 @@ macro_rules! skipped {
     }};
 }
 
-mod common;
+use mlpipe_core::testkit::proxy;
 
 use mlpipe_core::broker::{Broker, Message};
 use mlpipe_core::testkit;
@@ -26,7 +26,7 @@ async fn acknowledged_messages_survive_a_lost_connection() {
         skipped!("SKIPPED: connection loss: set MLPIPE_TEST_NATS_URL (e.g. nats://127.0.0.1:4222) to run it against NATS JetStream");
         return;
     };
-    let mut proxy = common::Proxy::start(common::socket_of(&url)).await;
+    let mut proxy = proxy::Proxy::start(proxy::socket_of(&url)).await;
     let options = NatsOptions {
         prefix: testkit::unique("mlpipe-test"),
         pull_wait: Duration::from_millis(500),

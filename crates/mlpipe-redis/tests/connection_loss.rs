@@ -11,7 +11,7 @@ macro_rules! skipped {
     }};
 }
 
-mod common;
+use mlpipe_core::testkit::proxy;
 
 use mlpipe_core::store::OnlineFeatureStore;
 use mlpipe_redis::*;
@@ -23,7 +23,7 @@ async fn calls_fail_transiently_while_cut_and_resume_when_restored() {
         skipped!("SKIPPED: connection loss: set MLPIPE_TEST_REDIS_URL (e.g. redis://127.0.0.1:6379) to run it against Redis");
         return;
     };
-    let mut proxy = common::Proxy::start(common::socket_of(&url)).await;
+    let mut proxy = proxy::Proxy::start(proxy::socket_of(&url)).await;
     let options = RedisOptions {
         prefix: mlpipe_core::testkit::unique("mlpipe-test"),
         connect_timeout: Duration::from_millis(300),

@@ -12,7 +12,7 @@ macro_rules! skipped {
     }};
 }
 
-mod common;
+use mlpipe_core::testkit::proxy;
 
 use mlpipe_core::store::OnlineFeatureStore;
 use mlpipe_core::testkit;
@@ -27,8 +27,8 @@ async fn calls_fail_transiently_while_cut_and_resume_when_restored() {
     };
     let schema = testkit::unique("loss").replace('-', "_");
     let url = mlpipe_sql::create_pg_schema(&base, &schema).await.unwrap();
-    let target = common::socket_of(&base);
-    let mut proxy = common::Proxy::start(target).await;
+    let target = proxy::socket_of(&base);
+    let mut proxy = proxy::Proxy::start(target).await;
     let proxied = url.replacen(&target.to_string(), &proxy.addr.to_string(), 1);
     assert_ne!(proxied, url, "the URL names {target}");
     let store = SqlStore::open_with_timeout(&proxied, 2, Duration::from_secs(1))

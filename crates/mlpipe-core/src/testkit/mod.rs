@@ -13,6 +13,7 @@ pub mod broker;
 pub mod durability;
 pub mod features;
 pub mod lineage;
+pub mod proxy;
 pub mod raw;
 pub mod registry;
 pub mod scores;

@@ -1,6 +1,6 @@
-//! A TCP proxy the test can cut and restore, to lose the connection to a shared server
-//! without stopping the server (other tests use it at the same time).
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+//! A TCP proxy a test can cut and restore, to lose the connection to a shared server
+//! without stopping the server (other tests use it at the same time): the connection-loss
+//! tests of every network backend use it.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
