@@ -120,6 +120,25 @@ impl ModelArtefact {
         }
     }
 
+    /// A new artefact whose learned parameters are `state`, serialised.
+    pub fn with_state<S: Serialize>(
+        kind: &str,
+        feature_set_id: FeatureSetId,
+        input_schema: Vec<String>,
+        params: serde_json::Value,
+        state: &S,
+    ) -> Result<Self> {
+        let learned =
+            serde_json::to_value(state).map_err(|e| ModelError::Artefact(e.to_string()))?;
+        Ok(Self::new(
+            kind,
+            feature_set_id,
+            input_schema,
+            params,
+            learned,
+        ))
+    }
+
     /// Serialises as JSON (floats round-trip bit-exactly).
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
         serde_json::to_vec(self).map_err(|e| ModelError::Artefact(e.to_string()))
@@ -219,6 +238,24 @@ pub fn check_regression(kind: &str, data: &TrainingData<'_>) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// The batch path of a model whose single-row path is `score`: checks the width, then
+/// scores the rows in parallel (so batch and row give the same scores).
+pub fn score_rows(
+    width: usize,
+    x: ArrayView2<'_, f64>,
+    score: impl Fn(&[f64]) -> Score + Sync + Send,
+) -> Result<Vec<Score>> {
+    use rayon::prelude::*;
+    check_width(width, x.ncols())?;
+    Ok(x.axis_iter(ndarray::Axis(0))
+        .into_par_iter()
+        .map(|r| match r.as_slice() {
+            Some(s) => score(s),
+            None => score(&r.to_vec()),
+        })
+        .collect())
 }
 
 /// Checks a prediction input's width.

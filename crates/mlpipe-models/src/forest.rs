@@ -15,7 +15,7 @@ use crate::error::{ModelError, Result};
 use crate::facade::*;
 use crate::tree::{check_nodes, leaf_of, TreeNode};
 use mlpipe_core::{FeatureSetId, Score};
-use ndarray::{ArrayView2, Axis};
+use ndarray::ArrayView2;
 use rand_chacha::rand_core::RngCore;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -296,14 +296,7 @@ impl Model for ForestModel {
     }
 
     fn predict_batch(&self, x: ArrayView2<'_, f64>) -> Result<Vec<Score>> {
-        check_width(self.input.len(), x.ncols())?;
-        Ok(x.axis_iter(Axis(0))
-            .into_par_iter()
-            .map(|r| match r.as_slice() {
-                Some(s) => self.score(s),
-                None => self.score(&r.to_vec()),
-            })
-            .collect())
+        score_rows(self.input.len(), x, |r| self.score(r))
     }
 
     fn predict_row(&self, x: &[f64]) -> Result<Score> {
@@ -312,12 +305,12 @@ impl Model for ForestModel {
     }
 
     fn artefact(&self) -> Result<ModelArtefact> {
-        Ok(ModelArtefact::new(
+        ModelArtefact::with_state(
             self.kind,
             self.feature_set_id.clone(),
             self.input.clone(),
             serde_json::to_value(&self.params).unwrap_or_default(),
-            serde_json::to_value(&self.state).map_err(|e| ModelError::Artefact(e.to_string()))?,
-        ))
+            &self.state,
+        )
     }
 }

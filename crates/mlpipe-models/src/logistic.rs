@@ -575,14 +575,7 @@ impl Model for LogisticModel {
     }
 
     fn predict_batch(&self, x: ArrayView2<'_, f64>) -> Result<Vec<Score>> {
-        check_width(self.input.len(), x.ncols())?;
-        Ok(x.axis_iter(Axis(0))
-            .into_par_iter()
-            .map(|r| match r.as_slice() {
-                Some(s) => self.score(s),
-                None => self.score(&r.to_vec()),
-            })
-            .collect())
+        score_rows(self.input.len(), x, |r| self.score(r))
     }
 
     fn predict_row(&self, x: &[f64]) -> Result<Score> {
@@ -615,12 +608,12 @@ impl Model for LogisticModel {
     }
 
     fn artefact(&self) -> Result<ModelArtefact> {
-        Ok(ModelArtefact::new(
+        ModelArtefact::with_state(
             KIND,
             self.feature_set_id.clone(),
             self.input.clone(),
             serde_json::to_value(&self.params).unwrap_or_default(),
-            serde_json::to_value(&self.state).map_err(|e| ModelError::Artefact(e.to_string()))?,
-        ))
+            &self.state,
+        )
     }
 }

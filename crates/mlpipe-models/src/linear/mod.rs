@@ -15,8 +15,7 @@ mod solve;
 use crate::error::{ModelError, Result};
 use crate::facade::*;
 use mlpipe_core::{FeatureSetId, Score};
-use ndarray::{ArrayView2, Axis};
-use rayon::prelude::*;
+use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 use solve::{centre, enet_cd, normal_equations};
 
@@ -323,16 +322,9 @@ impl Model for LinearModel {
     }
 
     fn predict_batch(&self, x: ArrayView2<'_, f64>) -> Result<Vec<Score>> {
-        check_width(self.input.len(), x.ncols())?;
-        Ok(x.axis_iter(Axis(0))
-            .into_par_iter()
-            .map(|r| Score::Value {
-                value: match r.as_slice() {
-                    Some(s) => self.predict_value(s),
-                    None => self.predict_value(&r.to_vec()),
-                },
-            })
-            .collect())
+        score_rows(self.input.len(), x, |r| Score::Value {
+            value: self.predict_value(r),
+        })
     }
 
     fn predict_row(&self, x: &[f64]) -> Result<Score> {
@@ -343,12 +335,12 @@ impl Model for LinearModel {
     }
 
     fn artefact(&self) -> Result<ModelArtefact> {
-        Ok(ModelArtefact::new(
+        ModelArtefact::with_state(
             &self.kind,
             self.feature_set_id.clone(),
             self.input.clone(),
             self.params.clone(),
-            serde_json::to_value(&self.state).map_err(|e| ModelError::Artefact(e.to_string()))?,
-        ))
+            &self.state,
+        )
     }
 }
