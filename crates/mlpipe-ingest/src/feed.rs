@@ -32,6 +32,8 @@ pub(crate) struct FileFeed {
     summary: Arc<Mutex<BatchSummary>>,
     /// Bytes the reader has read so far (it adds to it as it goes).
     read: Arc<AtomicU64>,
+    /// The file's size, looked up once.
+    total: std::sync::OnceLock<Option<u64>>,
 }
 
 impl FileFeed {
@@ -50,12 +52,15 @@ impl FileFeed {
             schema: None,
             summary: Arc::new(Mutex::new(BatchSummary::default())),
             read: Arc::new(AtomicU64::new(0)),
+            total: std::sync::OnceLock::new(),
         }
     }
 
     /// Bytes read so far, and the file's size.
     pub(crate) fn position(&self) -> Option<(u64, Option<u64>)> {
-        let total = std::fs::metadata(&self.path).ok().map(|m| m.len());
+        let total = *self
+            .total
+            .get_or_init(|| std::fs::metadata(&self.path).ok().map(|m| m.len()));
         Some((self.read.load(Ordering::Relaxed), total))
     }
 

@@ -228,11 +228,9 @@ impl PieceReader {
             return Ok(None);
         }
         // The end of the file without a final newline: the rest is the last piece.
-        self.scanner = Scanner::default();
-        Ok(Some(Piece {
-            bytes: std::mem::take(&mut self.pending),
-            first_line: self.next_line,
-        }))
+        Ok(Some(
+            self.scanner.take_rest(&mut self.pending, self.next_line),
+        ))
     }
 
     fn scanner_has_no_cut(&mut self) -> bool {
@@ -323,8 +321,12 @@ fn read_file(
         return Ok(());
     }
     let header_lines = u64::from(o.has_header);
-    first.first_line += memchr::memchr_iter(b'\n', &first.bytes[..data_start]).count() as u64;
+    let header_newlines = memchr::memchr_iter(b'\n', &first.bytes[..data_start]).count() as u64;
+    first.first_line += header_newlines;
+    first.lines = first.lines.saturating_sub(header_newlines);
     first.bytes.drain(..data_start);
+    // Quotes in the header alone do not send the data to the quoted path.
+    first.quoted = first.quoted && memchr::memchr(o.quote, &first.bytes).is_some();
     let spec = ParseSpec {
         schema: schema.clone(),
         delimiter: o.delimiter,

@@ -14,10 +14,15 @@ use arrow_schema::SchemaRef;
 use mlpipe_core::store::QuarantinedRecord;
 use rayon::prelude::*;
 
-/// Bytes of whole records, with the file line its first byte is on (1-based).
+/// Bytes of whole records, with the file line its first byte is on (1-based), and what
+/// the scanner learnt of them on the way (so parsing does not look again).
 pub(crate) struct Piece {
     pub(crate) bytes: Vec<u8>,
     pub(crate) first_line: u64,
+    /// Newlines in `bytes` (an upper bound of its records).
+    pub(crate) lines: u64,
+    /// Whether `bytes` holds a quote character (else the quote-free fast path parses it).
+    pub(crate) quoted: bool,
 }
 
 /// Scans bytes for record ends: the quote state carries over between calls.
@@ -28,6 +33,11 @@ pub(crate) struct Scanner {
     scanned: usize,
     /// End (exclusive) of the last complete record found in `pending`.
     last_cut: Option<usize>,
+    /// Newlines and quotes scanned in `pending`, and how many of each lie before `last_cut`.
+    newlines: u64,
+    quotes: u64,
+    newlines_at_cut: u64,
+    quotes_at_cut: u64,
 }
 
 impl Scanner {
@@ -38,8 +48,14 @@ impl Scanner {
             let pos = start + i;
             if pending[pos] == quote {
                 self.in_quotes = !self.in_quotes;
-            } else if !self.in_quotes {
-                self.last_cut = Some(pos + 1);
+                self.quotes += 1;
+            } else {
+                self.newlines += 1;
+                if !self.in_quotes {
+                    self.last_cut = Some(pos + 1);
+                    self.newlines_at_cut = self.newlines;
+                    self.quotes_at_cut = self.quotes;
+                }
             }
         }
         self.scanned = pending.len();
@@ -59,9 +75,25 @@ impl Scanner {
         let piece = Piece {
             first_line: *first_line,
             bytes,
+            lines: self.newlines_at_cut,
+            quoted: self.quotes_at_cut > 0,
         };
-        *first_line += memchr::memchr_iter(b'\n', &piece.bytes).count() as u64;
+        self.newlines -= self.newlines_at_cut;
+        self.quotes -= self.quotes_at_cut;
+        *first_line += piece.lines;
         Some(piece)
+    }
+
+    /// Takes all of `pending` (the end of the file, after its last newline) as a piece.
+    pub(crate) fn take_rest(&mut self, pending: &mut Vec<u8>, first_line: u64) -> Piece {
+        let piece = Piece {
+            bytes: std::mem::take(pending),
+            first_line,
+            lines: self.newlines,
+            quoted: self.quotes > 0,
+        };
+        *self = Self::default();
+        piece
     }
 }
 
@@ -87,7 +119,9 @@ impl<'s> ChunkSink<'s> {
     /// A sink for `piece`: buffers sized by the piece's line count (an upper bound of its
     /// records), so small files and pieces do not reserve a whole chunk per column.
     fn new(spec: &'s ParseSpec, piece: &Piece) -> Self {
-        let lines = memchr::memchr_iter(b'\n', &piece.bytes).count() + 1;
+        let lines = usize::try_from(piece.lines)
+            .unwrap_or(usize::MAX)
+            .saturating_add(1);
         Self {
             spec,
             cols: Columns::new(&spec.schema, spec.chunk_rows.min(lines)),
@@ -131,7 +165,7 @@ impl<'s> ChunkSink<'s> {
 
 /// Parses one piece into chunks of at most `chunk_rows` rows.
 pub(crate) fn parse_piece(piece: &Piece, spec: &ParseSpec) -> Result<Vec<Chunk>> {
-    if memchr::memchr(spec.quote, &piece.bytes).is_none() {
+    if !piece.quoted {
         return parse_unquoted(piece, spec);
     }
     let mut rdr = csv::ReaderBuilder::new()
@@ -219,10 +253,17 @@ mod tests {
         let mut pending = text.to_vec();
         s.scan(&pending, b'"');
         let mut line = 1;
-        let p = s.take(&mut pending, &mut line).map(|p| p.bytes);
+        let p = s.take(&mut pending, &mut line);
+        assert_eq!(p.as_ref().map(|p| (p.lines, p.quoted)), Some((4, true)));
+        let p = p.map(|p| p.bytes);
         assert_eq!(p.as_deref(), Some(&b"a,b\n1,\"x\ny\"\n2,z\n"[..]));
         assert_eq!(pending, b"3,w");
         assert_eq!(line, 5);
+        let rest = s.take_rest(&mut pending, line);
+        assert_eq!(
+            (rest.bytes.as_slice(), rest.lines, rest.quoted),
+            (&b"3,w"[..], 0, false)
+        );
         // The newline inside the quotes is not a cut: a stream cut there waits for more.
         let mut s = Scanner::default();
         let mut pending = b"1,\"x\ny".to_vec();
