@@ -292,13 +292,7 @@ impl SegregationApi {
             let id = split_id(fs, &batch_ids, strategy.name(), &params);
             let ratio =
                 Some(fold.train.len() as f64 / (fold.train.len() + fold.test.len()).max(1) as f64);
-            let fold = std::sync::Mutex::new(Some(fold));
-            let computed = |_: &SplitInput<'_>| {
-                fold.lock()
-                    .ok()
-                    .and_then(|mut f| f.take())
-                    .ok_or_else(|| SplitError::InvalidParameter("fold computed twice".into()))
-            };
+            let computed = move |_: &SplitInput<'_>| Ok(fold);
             out.push(
                 self.record(
                     fs,
@@ -326,7 +320,7 @@ impl SegregationApi {
         params: serde_json::Value,
         ratio: Option<f64>,
         data: Arc<Loaded>,
-        compute: impl Fn(&SplitInput<'_>) -> Result<SplitIndices>,
+        compute: impl FnOnce(&SplitInput<'_>) -> Result<SplitIndices>,
     ) -> Result<Segregated> {
         let input = data.input();
         let indices = match self.lineage.split(&id).await {
