@@ -7,6 +7,14 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+fn derived_uuid(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(text.as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Uuid::from_bytes(bytes).to_string()
+}
+
 macro_rules! string_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
@@ -18,6 +26,13 @@ macro_rules! string_id {
             /// A new, globally unique, time-ordered id.
             pub fn generate() -> Self {
                 Self(uuid::Uuid::now_v7().to_string())
+            }
+            /// An id derived from `text`: the same text gives the same id in every process
+            /// (the first 16 bytes of its SHA-256, UUID-shaped), for work that must come
+            /// out as one when it is named twice (a redelivered event, a schedule tick run
+            /// by several workers).
+            pub fn derived(text: &str) -> Self {
+                Self(derived_uuid(text))
             }
             /// Wraps an existing id string (read back from a store or an event).
             pub fn new(id: impl Into<String>) -> Self {
@@ -126,6 +141,23 @@ mod tests {
         let b = BatchId::generate();
         assert_ne!(a, b);
         assert!(a < b, "{a} should sort before {b}");
+    }
+
+    #[test]
+    fn derived_ids_are_the_uuid_shaped_sha256_prefix_of_their_text() {
+        use sha2::{Digest, Sha256};
+        let h = hex::encode(&Sha256::digest(b"event|source")[..16]);
+        let want = format!(
+            "{}-{}-{}-{}-{}",
+            &h[..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..32]
+        );
+        assert_eq!(BatchId::derived("event|source").as_str(), want);
+        assert_eq!(EventId::derived("x"), EventId::derived("x"));
+        assert_ne!(EventId::derived("x"), EventId::derived("y"));
     }
 
     #[test]

@@ -127,14 +127,5 @@ where
 /// every process (a UUID-shaped hash), so duplicate announcements collapse — in the
 /// broker's duplicate window and in the idempotent stages.
 pub fn tick_id(name: &str, tick: DateTime<Utc>) -> crate::EventId {
-    use sha2::{Digest, Sha256};
-    let h = hex::encode(&Sha256::digest(format!("{name}|{}", tick.to_rfc3339()).as_bytes())[..16]);
-    crate::EventId::new(format!(
-        "{}-{}-{}-{}-{}",
-        &h[..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    ))
+    crate::EventId::derived(&format!("{name}|{}", tick.to_rfc3339()))
 }

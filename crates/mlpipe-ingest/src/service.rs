@@ -11,7 +11,6 @@ use mlpipe_core::service::{spawn_handler, EventHandler, HandlerError, ServiceHan
 use mlpipe_core::store::*;
 use mlpipe_core::{BatchId, Envelope, EventId};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -125,16 +124,7 @@ pub fn open_source(source: &SourceRef) -> Result<Box<dyn Source>> {
 /// A batch id derived from what triggered the ingestion, so a redelivered event maps to
 /// the same batch.
 fn batch_id_for(cause: &EventId, identity: &str) -> BatchId {
-    let digest = Sha256::digest(format!("{cause}|{identity}").as_bytes());
-    let h = hex::encode(&digest[..16]);
-    BatchId::new(format!(
-        "{}-{}-{}-{}-{}",
-        &h[..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    ))
+    BatchId::derived(&format!("{cause}|{identity}"))
 }
 
 impl IngestionService {
