@@ -98,11 +98,7 @@ impl SplitStrategy for RandomSplit {
     }
     fn split(&self, input: &SplitInput<'_>) -> Result<SplitIndices> {
         check_ratio(self.train_ratio)?;
-        if input.rows == 0 {
-            return Err(SplitError::NoRows);
-        }
-        let n = u32::try_from(input.rows)
-            .map_err(|_| SplitError::InvalidParameter("more than 4 billion rows".into()))?;
+        let n = rows_u32(input.rows)?;
         let mut idx: Vec<u32> = (0..n).collect();
         let mut r = rng::rng(self.seed);
         rng::shuffle(&mut r, &mut idx);
@@ -140,13 +136,11 @@ impl SplitStrategy for SequentialSplit {
     }
     fn split(&self, input: &SplitInput<'_>) -> Result<SplitIndices> {
         check_ratio(self.train_ratio)?;
-        if input.rows == 0 {
-            return Err(SplitError::NoRows);
-        }
+        let n = rows_u32(input.rows)?;
         let k = train_count(input.rows, self.train_ratio) as u32;
         let mut out = SplitIndices {
             train: (0..k).collect(),
-            test: (k..input.rows as u32).collect(),
+            test: (k..n).collect(),
         };
         if let Some(seed) = self.shuffle_within_seed {
             let mut r = rng::rng(seed);
