@@ -63,7 +63,6 @@ pub struct Pipeline {
     /// Model kinds.
     pub algorithms: Arc<Algorithms>,
     handles: Vec<ServiceHandle>,
-    schedules: mlpipe_ingest::ScheduleHandle,
     served: ServedLog,
 }
 
@@ -88,7 +87,11 @@ impl Pipeline {
         let cache = ModelCache::new(stores.clone(), algorithms.clone(), steps.clone());
         let mut handles = Vec::new();
 
-        let schedules = mlpipe_ingest::start_schedules(broker.clone(), &stages.ingest.schedules)?;
+        // Schedules first, so they are the first handles stopped at shutdown.
+        handles.extend(mlpipe_ingest::start_schedules(
+            broker.clone(),
+            &stages.ingest.schedules,
+        )?);
         let ingest = Arc::new(IngestionService::new(
             stores.clone(),
             broker.clone(),
@@ -143,7 +146,6 @@ impl Pipeline {
             ingest,
             algorithms,
             handles,
-            schedules,
             served: log,
         })
     }
@@ -155,7 +157,6 @@ impl Pipeline {
 
     /// Flushes served-score records, then stops every stage after the work in progress.
     pub async fn shutdown(self) {
-        self.schedules.shutdown().await;
         self.served.flush().await;
         for h in self.handles {
             h.shutdown().await;

@@ -101,13 +101,10 @@ async fn start(
             "ingest" => {
                 // Scheduled announcements carry ids named after their tick, so every
                 // ingest worker may run them without ingesting a tick twice.
-                handles.extend(
-                    mlpipe::ingest::start_schedules(
-                        broker.clone(),
-                        &stage_config.ingest.schedules,
-                    )?
-                    .into_handles(),
-                );
+                handles.extend(mlpipe::ingest::start_schedules(
+                    broker.clone(),
+                    &stage_config.ingest.schedules,
+                )?);
                 handles.push(
                     Arc::new(IngestionService::new(
                         stores.clone(),

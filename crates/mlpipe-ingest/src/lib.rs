@@ -137,7 +137,7 @@ pub use online::{
 };
 pub use parquet_source::{ParquetOptions, ParquetSource};
 pub use rows::{RowOptions, RowSource, StreamSource};
-pub use schedule::{start_schedules, Schedule, ScheduleHandle, ScheduledSource};
+pub use schedule::{start_schedules, Schedule, ScheduledSource};
 pub use service::{
     announce_source, open_source, Dedupe, IngestConfig, IngestProgress, IngestReport,
     IngestionService,

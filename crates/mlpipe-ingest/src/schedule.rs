@@ -40,36 +40,18 @@ pub struct ScheduledSource {
     pub source: SourceRef,
 }
 
-/// Running schedules; stop them with [`shutdown`](Self::shutdown).
-pub struct ScheduleHandle {
-    handles: Vec<ServiceHandle>,
-}
-
-impl ScheduleHandle {
-    /// The running schedules as service handles (to stop with the other services).
-    pub fn into_handles(self) -> Vec<ServiceHandle> {
-        self.handles
-    }
-
-    /// Stops every schedule and waits for them.
-    pub async fn shutdown(self) {
-        for h in self.handles {
-            h.shutdown().await;
-        }
-    }
-}
-
 /// Starts announcing each source on its schedule. Every schedule is parsed first, so a
 /// bad one is an error before anything runs. A failed announcement is logged and tried
 /// again at the next tick.
 ///
 /// The announcement of a tick has an id derived from the dataset, the source and the
 /// tick, so every ingest worker may run the schedules: the copies carry one id, and the
-/// ingestion of one event id is one batch.
+/// ingestion of one event id is one batch. Stop them like any service, with
+/// [`ServiceHandle::shutdown`].
 pub fn start_schedules(
     broker: Arc<dyn Broker>,
     sources: &[ScheduledSource],
-) -> Result<ScheduleHandle> {
+) -> Result<Vec<ServiceHandle>> {
     let parsed: Vec<(ScheduledSource, Schedule)> = sources
         .iter()
         .map(|s| {
@@ -105,5 +87,5 @@ pub fn start_schedules(
             })
         })
         .collect();
-    Ok(ScheduleHandle { handles })
+    Ok(handles)
 }

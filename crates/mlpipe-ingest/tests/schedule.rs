@@ -79,7 +79,9 @@ async fn a_schedule_announces_its_source_on_every_tick() {
         }
         d.ack().await.unwrap();
     }
-    handle.shutdown().await;
+    for h in handle {
+        h.shutdown().await;
+    }
     assert!(start_schedules(
         broker,
         &[ScheduledSource {
@@ -163,8 +165,9 @@ async fn the_same_schedule_in_two_workers_ingests_each_tick_once() {
         ids.push(d.message.envelope().unwrap().id);
         d.ack().await.unwrap();
     }
-    a.shutdown().await;
-    b.shutdown().await;
+    for h in a.into_iter().chain(b) {
+        h.shutdown().await;
+    }
     let mut distinct = ids.clone();
     distinct.sort_by(|x, y| x.as_str().cmp(y.as_str()));
     distinct.dedup();
