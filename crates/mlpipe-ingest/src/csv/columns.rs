@@ -137,11 +137,6 @@ impl Columns {
         Ok(())
     }
 
-    /// An empty batch of the schema.
-    pub(crate) fn finish_empty(mut self, schema: &SchemaRef) -> Result<RecordBatch> {
-        self.finish(schema)
-    }
-
     /// The rows so far as a batch; the buffers start again empty.
     pub(crate) fn finish(&mut self, schema: &SchemaRef) -> Result<RecordBatch> {
         let arrays: Vec<ArrayRef> = self

@@ -383,7 +383,7 @@ fn read_file(
     }
     if !sent_any {
         // Header only, with an explicit schema: one empty batch.
-        let empty = Columns::new(&schema, 0).finish_empty(&schema)?;
+        let empty = Columns::new(&schema, 0).finish(&schema)?;
         let _ = tx.blocking_send(Ok(Msg::Chunk(Chunk {
             batch: empty,
             quarantined: Vec::new(),
