@@ -70,15 +70,9 @@ pub(crate) fn map_cells(
     x: ArrayView2<'_, f64>,
     f: impl Fn(usize, f64) -> f64 + Sync + Send,
 ) -> Array2<f64> {
-    let mut out = Array2::<f64>::zeros(x.raw_dim());
-    Zip::from(out.rows_mut())
-        .and(x.rows())
-        .par_for_each(|mut o, r| {
-            for (j, (o, &v)) in o.iter_mut().zip(r.iter()).enumerate() {
-                *o = f(j, v);
-            }
-        });
-    out
+    // `par_map_collect` fills fresh, unzeroed memory: zeroing it first would cost one more
+    // pass over the matrix.
+    Zip::indexed(&x).par_map_collect(|(_, j), &v| f(j, v))
 }
 
 /// Implements [`FittedTransformer`](crate::step::FittedTransformer) for a fitted step that

@@ -61,7 +61,10 @@ impl Extractor for Numeric {
                 "`numeric` found no numeric columns to take".into(),
             ));
         }
-        Ok(Box::new(FittedNumeric { columns }))
+        Ok(Box::new(FittedNumeric {
+            columns,
+            by_name: NameOrder::default(),
+        }))
     }
 }
 
@@ -70,6 +73,10 @@ impl Extractor for Numeric {
 pub struct FittedNumeric {
     /// Columns taken, in order.
     pub columns: Vec<String>,
+    /// Positions of `columns` in name order, made on first use: the row path walks them
+    /// alongside the row's own (name-ordered) fields instead of looking each one up.
+    #[serde(skip)]
+    by_name: NameOrder,
 }
 
 impl FittedExtractor for FittedNumeric {
@@ -98,19 +105,44 @@ impl FittedExtractor for FittedNumeric {
     }
 
     fn extract_row(&self, row: &Row, out: &mut Vec<f64>) -> Result<()> {
-        for name in &self.columns {
-            let v = match row.get(name) {
-                None | Some(Value::Null) => f64::NAN,
-                Some(v) => v.as_f64().ok_or_else(|| {
+        let start = out.len();
+        out.resize(start + self.columns.len(), f64::NAN);
+        let order = self.by_name.0.get_or_init(|| {
+            let mut order: Vec<usize> = (0..self.columns.len()).collect();
+            order.sort_by(|&a, &b| self.columns[a].cmp(&self.columns[b]));
+            order
+        });
+        // One merge of two name-ordered lists; a field the row lacks stays NaN.
+        let mut fields = row.iter().peekable();
+        for &k in order {
+            let name = self.columns[k].as_str();
+            while fields.next_if(|(f, _)| *f < name).is_some() {}
+            let Some(&(f, v)) = fields.peek() else { break };
+            if f != name {
+                continue;
+            }
+            out[start + k] = match v {
+                Value::Null => f64::NAN,
+                v => v.as_f64().ok_or_else(|| {
                     FeatureError::Shape(format!("field `{name}` must be numeric, got {v:?}"))
                 })?,
             };
-            out.push(v);
         }
         Ok(())
     }
 
     fn state(&self) -> serde_json::Value {
         super::to_state(self)
+    }
+}
+
+/// A cached order of column positions; never part of the fitted state (it is derived
+/// from it), so it is skipped by serde and ignored by equality.
+#[derive(Clone, Debug, Default)]
+struct NameOrder(std::sync::OnceLock<Vec<usize>>);
+
+impl PartialEq for NameOrder {
+    fn eq(&self, _: &Self) -> bool {
+        true
     }
 }

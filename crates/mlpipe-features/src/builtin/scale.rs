@@ -4,7 +4,7 @@
 
 use crate::error::{FeatureError, Result};
 use crate::step::{FittedTransformer, Transformer};
-use ndarray::{Array2, ArrayView1, ArrayView2, Axis};
+use ndarray::{Array2, ArrayView1, ArrayView2, Axis, Zip};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -113,7 +113,7 @@ impl Transformer for StandardScaler {
 }
 
 /// Rows per block of the statistics pass: a block stays in cache for its two passes.
-const BLOCK: usize = 512;
+const BLOCK: usize = 256;
 
 /// Count, mean and sum of squared deviations per column of one block of rows.
 struct Moments {
@@ -126,36 +126,18 @@ impl Moments {
     /// Two passes over a block (exact mean first, then deviations), NaN skipped; `Err`
     /// names a column holding an infinity.
     fn of_block(block: ArrayView2<'_, f64>) -> std::result::Result<Self, usize> {
-        let p = block.ncols();
-        let contiguous = block.as_slice();
-        let each_row = |f: &mut dyn FnMut(&[f64])| match contiguous {
-            Some(flat) => flat.chunks_exact(p.max(1)).for_each(f),
-            None => block.rows().into_iter().for_each(|r| f(&r.to_vec())),
+        let p = block.ncols().max(1);
+        // A strided view is copied to row-major order first, so that every layout of the
+        // same data takes the same path and gives the same bits.
+        let flat: std::borrow::Cow<'_, [f64]> = match block.as_slice() {
+            Some(flat) => flat.into(),
+            None => block.iter().copied().collect::<Vec<_>>().into(),
         };
+        let each_row = |f: &mut dyn FnMut(&[f64])| flat.chunks_exact(p).for_each(f);
         // Fast path: plain sums. A NaN or infinity anywhere makes its column's sum
-        // non-finite, and then the careful path below recomputes the block; without them
-        // both paths add the same numbers in the same order.
-        let mut sum = vec![0.0; p];
-        each_row(&mut |r: &[f64]| {
-            for (s, &v) in sum.iter_mut().zip(r) {
-                *s += v;
-            }
-        });
-        if sum.iter().all(|s| s.is_finite()) {
-            let rows = block.nrows() as f64;
-            let mean: Vec<f64> = sum.iter().map(|s| s / rows).collect();
-            let mut m2 = vec![0.0; p];
-            each_row(&mut |r: &[f64]| {
-                for ((m2, &m), &v) in m2.iter_mut().zip(&mean).zip(r) {
-                    let d = v - m;
-                    *m2 += d * d;
-                }
-            });
-            return Ok(Self {
-                n: vec![rows; p],
-                mean,
-                m2,
-            });
+        // non-finite, and then the careful path below recomputes the block.
+        if let Some(m) = Self::of_finite_rows(&flat, p, block.nrows()) {
+            return Ok(m);
         }
         let mut n = vec![0.0; p];
         let mut sum = vec![0.0; p];
@@ -185,6 +167,57 @@ impl Moments {
             }
         });
         Ok(Self { n, mean, m2 })
+    }
+
+    /// The fast path over a contiguous block: two passes, each taking four rows per step
+    /// so that the per-column accumulators are loaded and stored a quarter as often (the
+    /// pass is otherwise bound by them, not by memory). `None` when a column's sum is not
+    /// finite (a NaN or infinity is in the block).
+    fn of_finite_rows(flat: &[f64], p: usize, rows: usize) -> Option<Self> {
+        let quads = flat.chunks_exact(4 * p);
+        let rest = quads.remainder();
+        let mut sum = vec![0.0; p];
+        for q in quads.clone() {
+            let (r0, q) = q.split_at(p);
+            let (r1, q) = q.split_at(p);
+            let (r2, r3) = q.split_at(p);
+            for ((((s, a), b), c), d) in sum.iter_mut().zip(r0).zip(r1).zip(r2).zip(r3) {
+                *s += (a + b) + (c + d);
+            }
+        }
+        for r in rest.chunks_exact(p) {
+            for (s, &v) in sum.iter_mut().zip(r) {
+                *s += v;
+            }
+        }
+        if !sum.iter().all(|s| s.is_finite()) {
+            return None;
+        }
+        let n = rows as f64;
+        let mean: Vec<f64> = sum.iter().map(|s| s / n).collect();
+        let mut m2 = vec![0.0; p];
+        for q in quads {
+            let (r0, q) = q.split_at(p);
+            let (r1, q) = q.split_at(p);
+            let (r2, r3) = q.split_at(p);
+            for (((((m2, &m), a), b), c), d) in
+                m2.iter_mut().zip(&mean).zip(r0).zip(r1).zip(r2).zip(r3)
+            {
+                let (da, db, dc, dd) = (a - m, b - m, c - m, d - m);
+                *m2 += (da * da + db * db) + (dc * dc + dd * dd);
+            }
+        }
+        for r in rest.chunks_exact(p) {
+            for ((m2, &m), &v) in m2.iter_mut().zip(&mean).zip(r) {
+                let d = v - m;
+                *m2 += d * d;
+            }
+        }
+        Some(Self {
+            n: vec![n; p],
+            mean,
+            m2,
+        })
     }
 
     /// Chan et al.'s pairwise combination.
@@ -261,32 +294,14 @@ impl FittedTransformer for FittedStandardScaler {
 
     fn transform_batch(&self, x: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
         check_width(x.ncols(), self.names.len(), "standard_scaler")?;
-        let mut out = Array2::<f64>::zeros(x.raw_dim());
-        let p = x.ncols().max(1);
-        let (mean, inv) = (&self.mean[..], self.inverse());
-        let row = |o: &mut [f64], i: &[f64]| {
-            for (((o, &v), &m), &k) in o.iter_mut().zip(i).zip(mean).zip(inv) {
-                *o = (v - m) * k;
-            }
-        };
-        match (x.as_slice(), out.as_slice_mut()) {
-            (Some(src), Some(dst)) => {
-                dst.par_chunks_mut(p * BLOCK)
-                    .zip(src.par_chunks(p * BLOCK))
-                    .for_each(|(o, i)| {
-                        for (o, i) in o.chunks_exact_mut(p).zip(i.chunks_exact(p)) {
-                            row(o, i);
-                        }
-                    });
-            }
-            _ => {
-                for (mut o, r) in out.rows_mut().into_iter().zip(x.rows()) {
-                    for (j, (o, &v)) in o.iter_mut().zip(r.iter()).enumerate() {
-                        *o = (v - mean[j]) * inv[j];
-                    }
-                }
-            }
-        }
+        let mean = ndarray::aview1(&self.mean[..]);
+        let inv = ndarray::aview1(self.inverse());
+        // `par_map_collect` writes into fresh, unzeroed memory: zeroing first would be
+        // a third pass over the matrix.
+        let out = Zip::from(&x)
+            .and_broadcast(&mean)
+            .and_broadcast(&inv)
+            .par_map_collect(|&v, &m, &k| (v - m) * k);
         Ok(out)
     }
 
@@ -316,4 +331,50 @@ pub(crate) fn check_width(got: usize, want: usize, step: &str) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::ShapeBuilder;
+
+    fn fitted(x: ArrayView2<'_, f64>) -> FittedStandardScaler {
+        let names: Vec<String> = (0..x.ncols()).map(|j| format!("c{j}")).collect();
+        let stats = column_stats(x, &names).unwrap();
+        let (mean, var): (Vec<f64>, Vec<f64>) = stats.into_iter().unzip();
+        FittedStandardScaler::new(names, mean, var)
+    }
+
+    /// The fast (four rows per step) and careful (NaN-skipping) paths, row-major and
+    /// column-major input, and more than one block: the same data gives the same bits.
+    #[test]
+    fn statistics_do_not_depend_on_layout_and_match_a_direct_two_pass() {
+        let (n, p) = (3 * BLOCK + 7, 5);
+        let cell = |i: usize, j: usize| ((i * 31 + j * 17) % 101) as f64 * 0.37 - 11.0 + j as f64;
+        let c = Array2::from_shape_fn((n, p), |(i, j)| cell(i, j));
+        let f = Array2::from_shape_fn((n, p).f(), |(i, j)| cell(i, j));
+        assert!(c.as_slice().is_some() && f.as_slice().is_none());
+        let (a, b) = (fitted(c.view()), fitted(f.view()));
+        assert_eq!(a, b);
+        for j in 0..p {
+            let col: Vec<f64> = (0..n).map(|i| cell(i, j)).collect();
+            let mean = col.iter().sum::<f64>() / n as f64;
+            let var = col.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n as f64;
+            assert!(
+                (a.mean[j] - mean).abs() <= 1e-12 * mean.abs().max(1.0),
+                "mean {j}"
+            );
+            assert!((a.scale[j] - var).abs() <= 1e-12 * var, "variance {j}");
+        }
+        // A NaN sends its block down the careful path, in either layout alike.
+        let mut cn = c.clone();
+        let mut fnan = f.clone();
+        cn[[BLOCK + 3, 2]] = f64::NAN;
+        fnan[[BLOCK + 3, 2]] = f64::NAN;
+        assert_eq!(fitted(cn.view()), fitted(fnan.view()));
+        let mut ci = c;
+        ci[[5, 4]] = f64::INFINITY;
+        let names: Vec<String> = (0..p).map(|j| format!("c{j}")).collect();
+        assert!(column_stats(ci.view(), &names).is_err());
+    }
 }
