@@ -334,6 +334,7 @@ pub(crate) fn check_width(got: usize, want: usize, step: &str) -> Result<()> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use ndarray::ShapeBuilder;
