@@ -18,6 +18,7 @@
 //! - a last line without a newline is a normal line when it parses; when it does not (a
 //!   writer was cut off) it is quarantined with the reason `truncated last line`.
 
+use crate::checksum::Checksum;
 use crate::error::{IngestError, Result};
 use crate::feed::{open_file, FileFeed, Msg, Tx};
 use crate::source::{Chunk, Source};
@@ -28,7 +29,6 @@ use mlpipe_core::store::{BatchSummary, QuarantinedRecord};
 use mlpipe_core::Value;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -121,32 +121,26 @@ impl Source for JsonlSource {
 /// Counts and hashes every byte read.
 pub(crate) struct HashingReader<R> {
     pub(crate) inner: R,
-    pub(crate) hasher: Sha256,
-    pub(crate) bytes: u64,
+    pub(crate) checksum: Checksum,
 }
 
 impl<R> HashingReader<R> {
     pub(crate) fn new(inner: R) -> Self {
         Self {
             inner,
-            hasher: Sha256::new(),
-            bytes: 0,
+            checksum: Checksum::default(),
         }
     }
 
     pub(crate) fn summary(self) -> BatchSummary {
-        BatchSummary {
-            checksum: hex::encode(self.hasher.finalize()),
-            source_bytes: self.bytes,
-        }
+        self.checksum.summary()
     }
 }
 
 impl<R: Read> Read for HashingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.bytes += n as u64;
+        self.checksum.update(&buf[..n]);
         Ok(n)
     }
 }

@@ -18,11 +18,11 @@
 //!
 //! | source | format | schema | quarantine | checksum |
 //! |---|---|---|---|---|
-//! | [`CsvSource`] | `csv` | explicit or inferred | per row | SHA-256 of the file bytes |
-//! | [`JsonlSource`] | `jsonl` | explicit or inferred | per line | SHA-256 of the file bytes |
-//! | [`ParquetSource`] | `parquet` | the file's own | none (typed by the file) | SHA-256 of the file bytes |
-//! | [`RowSource`] (any `Iterator<Item = Row>`) | `rows` | explicit or inferred | per row | SHA-256 of the rows' canonical JSON |
-//! | [`StreamSource`] (any `Stream<Item = Row>`) | `stream` | explicit or inferred | per row | SHA-256 of the rows' canonical JSON |
+//! | [`CsvSource`] | `csv` | explicit or inferred | per row | XXH3-128 of the file bytes |
+//! | [`JsonlSource`] | `jsonl` | explicit or inferred | per line | XXH3-128 of the file bytes |
+//! | [`ParquetSource`] | `parquet` | the file's own | none (typed by the file) | XXH3-128 of the file bytes |
+//! | [`RowSource`] (any `Iterator<Item = Row>`) | `rows` | explicit or inferred | per row | XXH3-128 of the rows' canonical JSON |
+//! | [`StreamSource`] (any `Stream<Item = Row>`) | `stream` | explicit or inferred | per row | XXH3-128 of the rows' canonical JSON |
 //!
 //! [`open_source`] opens the file formats from a `source-data-available` event. Record
 //! values are typed by the rules of [`typing`].
@@ -48,20 +48,19 @@
 //!   reason) of the bad ones — or `None` at the end. Keep chunks bounded (tens of
 //!   thousands of rows) so memory stays bounded however large the source is; refuse a bad
 //!   record, don't fail the source; return a typed [`IngestError`] for what stops it all;
-//! - `summary`: the checksum (hex SHA-256) and byte count of everything read, complete
-//!   after the last chunk.
+//! - `summary`: the checksum and byte count of everything read, complete after the last
+//!   chunk ([`Checksum`] keeps both, as the built-in sources do).
 //!
 //! ```
 //! use arrow_array::{Int64Array, RecordBatch};
 //! use arrow_schema::{DataType, Field, Schema, SchemaRef};
 //! use async_trait::async_trait;
 //! use mlpipe_core::store::{BatchSummary, QuarantinedRecord};
-//! use mlpipe_ingest::{Chunk, Result, Source};
-//! use sha2::{Digest, Sha256};
+//! use mlpipe_ingest::{Checksum, Chunk, Result, Source};
 //! use std::sync::Arc;
 //!
 //! /// The numbers 1..=n in chunks of 32; multiples of 13 are refused.
-//! struct Numbers { n: i64, next: i64, digest: Sha256, bytes: u64 }
+//! struct Numbers { n: i64, next: i64, checksum: Checksum }
 //!
 //! #[async_trait]
 //! impl Source for Numbers {
@@ -78,8 +77,7 @@
 //!         let (mut good, mut quarantined) = (Vec::new(), Vec::new());
 //!         for x in self.next..=end {
 //!             let raw = format!("{x}\n");
-//!             self.digest.update(raw.as_bytes());
-//!             self.bytes += raw.len() as u64;
+//!             self.checksum.update(raw.as_bytes());
 //!             if x % 13 == 0 {
 //!                 let reason = "unlucky number".to_string();
 //!                 quarantined.push(QuarantinedRecord { row: x as u64, raw, reason });
@@ -94,10 +92,7 @@
 //!         Ok(Some(Chunk { batch, quarantined }))
 //!     }
 //!     fn summary(&self) -> BatchSummary {
-//!         BatchSummary {
-//!             checksum: hex::encode(self.digest.clone().finalize()),
-//!             source_bytes: self.bytes,
-//!         }
+//!         self.checksum.summary()
 //!     }
 //! }
 //!
@@ -108,7 +103,7 @@
 //! let stores = Stores::in_memory();
 //! let service =
 //!     IngestionService::new(stores.clone(), Arc::new(InProcessBroker::new()), IngestConfig::default());
-//! let mut source = Numbers { n: 100, next: 1, digest: Sha256::new(), bytes: 0 };
+//! let mut source = Numbers { n: 100, next: 1, checksum: Checksum::default() };
 //! let report = service.ingest("numbers", &mut source, None).await?;
 //! assert_eq!((report.batch.rows, report.batch.quarantined), (93, 7));
 //! # Ok(()) }
@@ -116,6 +111,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod checksum;
 pub mod csv;
 mod error;
 mod feed;
@@ -129,6 +125,7 @@ mod source;
 pub mod typing;
 
 pub use crate::csv::{CsvOptions, CsvSource};
+pub use checksum::Checksum;
 pub use error::{IngestError, Result};
 pub use jsonl::{JsonlOptions, JsonlSource};
 pub use online::{

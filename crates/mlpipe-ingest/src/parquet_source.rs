@@ -3,7 +3,7 @@
 //! The data is raw, so it keeps the file's own schema: columns are typed as stored, nothing
 //! is cast (the raw stores hold any Arrow type; `mlpipe-parquet` writes them back with the
 //! same Arrow writer). Parquet values are typed by the file, so no row is quarantined.
-//! The checksum is the SHA-256 of the file's bytes, taken in a streaming pass after the
+//! The checksum is the XXH3-128 of the file's bytes, taken in a streaming pass after the
 //! data is read.
 //!
 //! # Outcomes for awkward files

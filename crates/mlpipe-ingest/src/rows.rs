@@ -4,7 +4,7 @@
 //! Both type rows by the rules of [`crate::typing`] against an explicit schema or one
 //! inferred from the first rows (kept and ingested first). A row whose values do not fit is
 //! quarantined with its position (1-based), the row as JSON for raw text, and the reason.
-//! The checksum is the SHA-256 of the rows' canonical JSON (fields in name order), one row
+//! The checksum is the XXH3-128 of the rows' canonical JSON (fields in name order), one row
 //! per line; the byte count is the length of that text.
 //!
 //! With no rows and no explicit schema there is nothing to type an empty batch by:
@@ -12,6 +12,7 @@
 //! [`crate::online`], not here; inference waits for the first `infer_rows` rows (give a
 //! schema to start at once).
 
+use crate::checksum::Checksum;
 use crate::error::{IngestError, Result};
 use crate::source::{Chunk, Source};
 use crate::typing::{check_schema, infer_schema, RowTyper};
@@ -20,7 +21,6 @@ use async_trait::async_trait;
 use futures::{Stream, StreamExt};
 use mlpipe_core::store::{BatchSummary, QuarantinedRecord};
 use mlpipe_core::Row;
-use sha2::{Digest, Sha256};
 use std::collections::VecDeque;
 
 /// How to type in-process rows.
@@ -57,26 +57,21 @@ impl RowOptions {
 /// Rows to JSON lines, hashed and counted: the checksum of in-process sources.
 #[derive(Clone, Default)]
 pub struct RowHasher {
-    hasher: Sha256,
-    bytes: u64,
+    checksum: Checksum,
 }
 
 impl RowHasher {
     /// Adds one row; returns its canonical JSON (the raw text of a quarantined row).
     pub fn add(&mut self, row: &Row) -> String {
         let json = serde_json::to_string(row).unwrap_or_default();
-        self.hasher.update(json.as_bytes());
-        self.hasher.update(b"\n");
-        self.bytes += json.len() as u64 + 1;
+        self.checksum.update(json.as_bytes());
+        self.checksum.update(b"\n");
         json
     }
 
     /// The checksum and byte count of the rows added so far.
     pub fn summary(&self) -> BatchSummary {
-        BatchSummary {
-            checksum: hex::encode(self.hasher.clone().finalize()),
-            source_bytes: self.bytes,
-        }
+        self.checksum.summary()
     }
 }
 

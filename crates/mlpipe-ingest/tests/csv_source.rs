@@ -56,7 +56,7 @@ async fn infers_types_and_reads_quoted_fields() {
         summary.source_bytes,
         f.as_file().metadata().map(|m| m.len()).unwrap_or(0)
     );
-    assert_eq!(summary.checksum.len(), 64);
+    assert_eq!(summary.checksum.len(), 32);
 }
 
 #[tokio::test]
@@ -307,10 +307,9 @@ async fn a_large_file_is_parsed_in_parallel_pieces_in_order() {
         Some(&Value::Str("two\nlines, and a comma".into()))
     );
     // The checksum covers every byte.
-    use sha2::Digest;
     assert_eq!(
         s.summary().checksum,
-        hex::encode(sha2::Sha256::digest(text.as_bytes()))
+        format!("{:032x}", twox_hash::XxHash3_128::oneshot(text.as_bytes()))
     );
     assert_eq!(s.summary().source_bytes, text.len() as u64);
 }

@@ -79,7 +79,7 @@ async fn dropping_every_ingestor_persists_every_row() {
     let info = &written.batches[0];
     assert_eq!(info.meta.format, "online");
     assert_eq!(info.meta.source, "online:clicks");
-    assert_eq!(info.summary.checksum.len(), 64);
+    assert_eq!(info.summary.checksum.len(), 32);
 }
 
 #[tokio::test]

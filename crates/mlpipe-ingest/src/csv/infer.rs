@@ -2,6 +2,7 @@
 
 use crate::error::{IngestError, Result};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use rayon::prelude::*;
 use std::sync::Arc;
 
 pub(crate) fn header_names(record: &csv::ByteRecord, source: &str) -> Result<Vec<String>> {
@@ -63,12 +64,20 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
         .map(|t| t.and_utc().timestamp_micros())
 }
 
+/// Whether text is a number as the CSV parser reads it (the common plain decimal form
+/// first, cheaply).
+fn is_number(v: &str) -> bool {
+    super::number::parse_prefix(v.as_bytes()).is_some_and(|(_, n)| n == v.len())
+        || fast_float2::parse::<f64, _>(v).is_ok()
+}
+
 /// Share of sampled values that must parse as a type for a column to get it.
 pub const INFER_MAJORITY: f64 = 0.9;
 
 pub(crate) fn infer_schema(names: &[String], sample: &[(u64, csv::ByteRecord)]) -> SchemaRef {
+    // Columns are typed independently, in parallel.
     let fields: Vec<Field> = names
-        .iter()
+        .par_iter()
         .enumerate()
         .map(|(i, name)| {
             let values: Vec<&str> = sample
@@ -83,12 +92,13 @@ pub(crate) fn infer_schema(names: &[String], sample: &[(u64, csv::ByteRecord)]) 
             // the whole column into text.
             let share = |ok: usize| ok as f64 >= INFER_MAJORITY * values.len() as f64;
             let count = |f: &dyn Fn(&str) -> bool| values.iter().filter(|v| f(v)).count();
+            let ints = count(&|v| v.parse::<i64>().is_ok());
             let dt = if values.is_empty() {
                 DataType::Utf8
-            } else if count(&|v| v.parse::<i64>().is_ok()) == values.len() {
+            } else if ints == values.len() {
                 DataType::Int64
-            } else if share(count(&|v| v.parse::<f64>().is_ok())) {
-                if share(count(&|v| v.parse::<i64>().is_ok())) {
+            } else if share(count(&is_number)) {
+                if share(ints) {
                     DataType::Int64
                 } else {
                     DataType::Float64

@@ -20,18 +20,22 @@
 //!
 //! # Parallel, bounded reading
 //! The file is read once, sequentially, in 4 MiB blocks that are hashed and cut into
-//! pieces of whole records (newlines inside quoted fields are not cuts). Pieces are
-//! parsed in parallel on the rayon pool, a window of two per thread at a time, and their
-//! chunks are handed on in file order, so memory stays bounded however large the file.
+//! pieces of whole records (newlines inside quoted fields are not cuts). Up to two pieces
+//! per thread parse at once on the rayon pool, and their chunks are handed on in file
+//! order as the oldest piece finishes, so memory stays bounded however large the file.
+//! Quote-free lines are parsed in one pass (numbers straight from the bytes, see
+//! `number.rs`); quoted ones go through the `csv` crate.
 //! Row numbers in the quarantine count data lines from 1 after the header (a record
 //! spanning lines is numbered by its first line).
 
 mod columns;
 mod infer;
+mod number;
 mod pieces;
 
 pub use infer::{parse_timestamp, INFER_MAJORITY};
 
+use crate::checksum::Checksum;
 use crate::error::{IngestError, Result};
 use crate::feed::{open_file, FileFeed, Msg, Tx};
 use crate::source::{Chunk, Source};
@@ -40,8 +44,8 @@ use async_trait::async_trait;
 use columns::Columns;
 use infer::{header_names, infer_schema};
 use mlpipe_core::store::BatchSummary;
-use pieces::{parse_window, ParseSpec, Piece, Scanner};
-use sha2::{Digest, Sha256};
+use pieces::{parse_piece, ParseSpec, Piece, Scanner};
+use std::collections::VecDeque;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -174,11 +178,12 @@ struct PieceReader {
     pending: Vec<u8>,
     scanner: Scanner,
     next_line: u64,
-    hasher: Sha256,
-    bytes: u64,
+    checksum: Checksum,
     eof: bool,
     /// Shared with the source, for progress.
     read: Arc<AtomicU64>,
+    /// Buffers of parsed pieces, handed back for reuse (fresh memory costs page faults).
+    recycled: Option<std::sync::mpsc::Receiver<Vec<u8>>>,
 }
 
 impl PieceReader {
@@ -191,9 +196,9 @@ impl PieceReader {
             pending: Vec::with_capacity(PIECE_BYTES * 2),
             scanner: Scanner::default(),
             next_line: 1,
-            hasher: Sha256::new(),
-            bytes: 0,
+            checksum: Checksum::default(),
             eof: false,
+            recycled: None,
         }
     }
 
@@ -201,27 +206,30 @@ impl PieceReader {
     fn next(&mut self) -> Result<Option<Piece>> {
         while !self.eof && (self.pending.len() < PIECE_BYTES || self.scanner_has_no_cut()) {
             let start = self.pending.len();
-            self.pending.resize(start + PIECE_BYTES, 0);
-            let n = loop {
-                match self.file.read(&mut self.pending[start..]) {
-                    Ok(n) => break n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(e) => {
-                        return Err(IngestError::Unreadable {
-                            path: self.path.clone(),
-                            source: e,
-                        })
-                    }
-                }
-            };
-            self.pending.truncate(start + n);
-            self.hasher.update(&self.pending[start..]);
-            self.bytes += n as u64;
+            // Reads into spare capacity (no zeroing first); retries interrupted reads.
+            let n = (&mut self.file)
+                .take(PIECE_BYTES as u64)
+                .read_to_end(&mut self.pending)
+                .map_err(|e| IngestError::Unreadable {
+                    path: self.path.clone(),
+                    source: e,
+                })?;
+            self.checksum.update(&self.pending[start..]);
             self.read.fetch_add(n as u64, Ordering::Relaxed);
             self.eof = n == 0;
             self.scanner.scan(&self.pending, self.quote);
         }
         if let Some(p) = self.scanner.take(&mut self.pending, &mut self.next_line) {
+            // The rest (a partial record) moves to a buffer with room for the next piece.
+            let mut next = self
+                .recycled
+                .as_ref()
+                .and_then(|r| r.try_recv().ok())
+                .unwrap_or_default();
+            next.clear();
+            next.reserve(PIECE_BYTES + self.pending.len());
+            next.extend_from_slice(&self.pending);
+            self.pending = next;
             return Ok(Some(p));
         }
         if self.pending.is_empty() {
@@ -334,10 +342,12 @@ fn read_file(
         chunk_rows: o.chunk_rows.max(1),
         header_lines,
     };
-    let window_size = (rayon::current_num_threads() * 2).max(2);
-    // Reading, hashing and cutting run on their own thread, one window ahead of the
-    // parsers, so the sequential pass overlaps the parallel one.
-    let (piece_tx, piece_rx) = std::sync::mpsc::sync_channel::<Result<Piece>>(window_size);
+    let in_flight = (rayon::current_num_threads() * 2).max(2);
+    // Reading, hashing and cutting run on their own thread, ahead of the parsers, so the
+    // sequential pass overlaps the parallel one; parsed pieces' buffers come back to it.
+    let (piece_tx, piece_rx) = std::sync::mpsc::sync_channel::<Result<Piece>>(in_flight);
+    let (recycle_tx, recycle_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(in_flight + 2);
+    reader.recycled = Some(recycle_rx);
     let read_ahead = std::thread::spawn(move || {
         loop {
             match reader.next() {
@@ -353,32 +363,55 @@ fn read_file(
                 }
             }
         }
-        (reader.hasher.finalize(), reader.bytes)
+        reader.checksum.summary()
     });
-    let mut window = vec![first];
-    let mut sent_any = false;
+    // Up to `in_flight` pieces parse at once on the rayon pool; their chunks are handed
+    // on strictly in file order as each oldest piece finishes (no window barrier).
+    let spec = Arc::new(spec);
+    type Parsed = Option<Result<Vec<Chunk>>>;
+    let mut queue: VecDeque<std::sync::mpsc::Receiver<Parsed>> = VecDeque::new();
+    let submit = |queue: &mut VecDeque<_>, piece: Piece| {
+        let (done_tx, done_rx) = std::sync::mpsc::sync_channel(1);
+        let (spec, recycle) = (spec.clone(), recycle_tx.clone());
+        rayon::spawn(move || {
+            let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                parse_piece(&piece, &spec)
+            }))
+            .ok();
+            let _ = recycle.try_send(piece.bytes);
+            let _ = done_tx.send(parsed);
+        });
+        queue.push_back(done_rx);
+    };
+    submit(&mut queue, first);
     let mut pieces = piece_rx.iter();
+    let mut sent_any = false;
+    let mut read_all = false;
     loop {
-        let piece = pieces.next().transpose()?;
-        let end = piece.is_none();
-        if let Some(p) = piece {
-            window.push(p);
-        }
-        if window.len() >= window_size || (end && !window.is_empty()) {
-            for chunks in parse_window(&window, &spec) {
-                for chunk in chunks? {
-                    sent_any = true;
-                    if tx.blocking_send(Ok(Msg::Chunk(chunk))).is_err() {
-                        // The consumer gave up; stop quietly (the reader stops at its
-                        // next send).
-                        return Ok(());
-                    }
-                }
+        while !read_all && queue.len() < in_flight {
+            match pieces.next().transpose()? {
+                Some(p) => submit(&mut queue, p),
+                None => read_all = true,
             }
-            window.clear();
         }
-        if end {
+        let Some(done) = queue.pop_front() else {
             break;
+        };
+        // `None`: the parse panicked (a bug); say so instead of losing the piece.
+        let chunks = done
+            .recv()
+            .ok()
+            .flatten()
+            .ok_or_else(|| IngestError::Unreadable {
+                path: path.to_path_buf(),
+                source: std::io::Error::other("a CSV parser thread failed; please report this"),
+            })??;
+        for chunk in chunks {
+            sent_any = true;
+            if tx.blocking_send(Ok(Msg::Chunk(chunk))).is_err() {
+                // The consumer gave up; stop quietly (the reader stops at its next send).
+                return Ok(());
+            }
         }
     }
     if !sent_any {
@@ -389,15 +422,12 @@ fn read_file(
             quarantined: Vec::new(),
         })));
     }
-    let (digest, bytes) = read_ahead.join().map_err(|_| IngestError::Unreadable {
+    let read_summary = read_ahead.join().map_err(|_| IngestError::Unreadable {
         path: path.to_path_buf(),
         source: std::io::Error::other("the CSV reader thread panicked"),
     })?;
     if let Ok(mut s) = summary.lock() {
-        *s = BatchSummary {
-            checksum: hex::encode(digest),
-            source_bytes: bytes,
-        };
+        *s = read_summary;
     }
     Ok(())
 }

@@ -3,16 +3,15 @@
 //!
 //! The reader hashes and scans the bytes once, sequentially, tracking whether it is
 //! inside a quoted field, so a piece always ends after a record-ending newline (a quoted
-//! field may hold newlines). Pieces are then parsed on the rayon pool, a window at a
-//! time, and their chunks are handed on in file order: memory holds at most a window of
-//! pieces, however large the file.
+//! field may hold newlines). Pieces are then parsed on the rayon pool (a bounded number at
+//! once, see `read_file`) and their chunks are handed on in file order, so memory holds a
+//! bounded number of pieces however large the file.
 
 use super::columns::{raw_text, Columns};
 use crate::error::Result;
 use crate::source::Chunk;
 use arrow_schema::SchemaRef;
 use mlpipe_core::store::QuarantinedRecord;
-use rayon::prelude::*;
 
 /// Bytes of whole records, with the file line its first byte is on (1-based), and what
 /// the scanner learnt of them on the way (so parsing does not look again).
@@ -141,6 +140,10 @@ impl<'s> ChunkSink<'s> {
                 reason,
             });
         }
+        self.flush_if_full()
+    }
+
+    fn flush_if_full(&mut self) -> Result<()> {
         if self.cols.len() + self.bad.len() >= self.spec.chunk_rows {
             self.flush()?;
         }
@@ -216,6 +219,10 @@ fn parse_unquoted(piece: &Piece, spec: &ParseSpec) -> Result<Vec<Chunk>> {
         if l.is_empty() {
             continue;
         }
+        if sink.cols.push_line(l, spec.delimiter) {
+            sink.flush_if_full()?;
+            continue;
+        }
         fields.clear();
         let mut from = 0;
         for at in memchr::memchr_iter(spec.delimiter, l) {
@@ -235,11 +242,6 @@ fn parse_unquoted(piece: &Piece, spec: &ParseSpec) -> Result<Vec<Chunk>> {
 /// Data row number (1-based, header excluded) of a record starting on piece line `line`.
 fn row_number(piece: &Piece, spec: &ParseSpec, line: u64) -> u64 {
     (piece.first_line + line.saturating_sub(1)).saturating_sub(spec.header_lines)
-}
-
-/// Parses a window of pieces in parallel, results in piece order.
-pub(crate) fn parse_window(pieces: &[Piece], spec: &ParseSpec) -> Vec<Result<Vec<Chunk>>> {
-    pieces.par_iter().map(|p| parse_piece(p, spec)).collect()
 }
 
 #[cfg(test)]
