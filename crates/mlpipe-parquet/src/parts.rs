@@ -30,11 +30,8 @@ impl Default for PartOptions {
     }
 }
 
-/// Encodes batches (one schema) as one Parquet file.
-pub(crate) fn encode(batches: &[RecordBatch], opts: PartOptions) -> Result<Bytes> {
-    let first = batches
-        .first()
-        .ok_or_else(|| Error::invalid("nothing to encode"))?;
+/// Writer properties for a part of this schema.
+fn part_properties(schema: &arrow_schema::Schema, opts: PartOptions) -> WriterProperties {
     let mut props = WriterProperties::builder()
         .set_compression(if opts.compress {
             Compression::SNAPPY
@@ -44,7 +41,7 @@ pub(crate) fn encode(batches: &[RecordBatch], opts: PartOptions) -> Result<Bytes
         .set_max_row_group_row_count(Some(opts.rows_per_part.max(1)));
     // Measured values (floats) rarely repeat: trying a dictionary first costs a hash of
     // every value for nothing, so float columns are written plain.
-    for f in first.schema().fields() {
+    for f in schema.fields() {
         if f.data_type().is_floating() {
             props = props.set_column_dictionary_enabled(
                 parquet::schema::types::ColumnPath::from(f.name().as_str()),
@@ -52,15 +49,7 @@ pub(crate) fn encode(batches: &[RecordBatch], opts: PartOptions) -> Result<Bytes
             );
         }
     }
-    let props = props.build();
-    let mut out = Vec::new();
-    let mut w = ArrowWriter::try_new(&mut out, first.schema(), Some(props))
-        .map_err(|e| error::parquet("open writer", e))?;
-    for b in batches {
-        w.write(b).map_err(|e| error::parquet("write", e))?;
-    }
-    w.close().map_err(|e| error::parquet("close", e))?;
-    Ok(Bytes::from(out))
+    props.build()
 }
 
 /// Decodes one Parquet file.
@@ -73,25 +62,73 @@ pub(crate) fn decode(data: Bytes) -> Result<Vec<RecordBatch>> {
     reader.map(|b| b.map_err(Error::from)).collect()
 }
 
-/// Buffers batches and writes a part file whenever enough rows are buffered.
+/// Writes batches as part files of at most `rows_per_part` rows. Each batch is encoded
+/// as it arrives, on a blocking thread of its own, so encoding overlaps whatever produces
+/// the batches and little is left to do when the writer is flushed.
 pub(crate) struct PartWriter {
     store: Arc<dyn ObjectStore>,
     dir: Path,
     opts: PartOptions,
-    buffered: Vec<RecordBatch>,
-    buffered_rows: usize,
+    /// The part being encoded.
+    encoder: Option<Encoder>,
     /// Names (relative to `dir`) of parts written so far, in order.
     pub parts: Vec<String>,
     /// Bytes written so far.
     pub bytes: u64,
-    /// Rows written so far (flushed or buffered).
+    /// Rows written so far (stored or on their way).
     pub rows: u64,
-    /// The part being encoded and stored in the background (at most one, so memory
-    /// holds one part in flight plus the one being buffered).
+    /// The previous part, being finished and stored in the background (at most one, so
+    /// memory holds one part in flight plus the one being encoded).
     in_flight: std::sync::Mutex<Option<InFlight>>,
 }
 
 type InFlight = tokio::task::JoinHandle<Result<(String, u64)>>;
+
+/// A part being encoded: batches go to its thread through a bounded channel.
+struct Encoder {
+    name: String,
+    rows: usize,
+    batches: tokio::sync::mpsc::Sender<RecordBatch>,
+    done: tokio::task::JoinHandle<Result<Bytes>>,
+}
+
+impl Encoder {
+    /// Starts a part; `capacity` is a guess of its encoded size (room reserved up front
+    /// is only touched as it fills, and saves copying the file as it grows).
+    fn start(
+        name: String,
+        schema: arrow_schema::SchemaRef,
+        opts: PartOptions,
+        capacity: usize,
+    ) -> Self {
+        let (batches, mut rx) = tokio::sync::mpsc::channel::<RecordBatch>(2);
+        let done = tokio::task::spawn_blocking(move || {
+            let props = part_properties(&schema, opts);
+            let out = Vec::with_capacity(capacity);
+            let mut w = ArrowWriter::try_new(out, schema, Some(props))
+                .map_err(|e| error::parquet("open writer", e))?;
+            while let Some(b) = rx.blocking_recv() {
+                w.write(&b).map_err(|e| error::parquet("write", e))?;
+            }
+            let out = w.into_inner().map_err(|e| error::parquet("close", e))?;
+            Ok(Bytes::from(out))
+        });
+        Self {
+            name,
+            rows: 0,
+            batches,
+            done,
+        }
+    }
+
+    /// The encoded file (its thread's error, if it stopped early).
+    async fn finish(self) -> Result<Bytes> {
+        drop(self.batches);
+        self.done
+            .await
+            .map_err(|e| Error::backend("parquet", format!("encoder task failed: {e}")))?
+    }
+}
 
 impl PartWriter {
     pub(crate) fn new(store: Arc<dyn ObjectStore>, dir: Path, opts: PartOptions) -> Self {
@@ -99,8 +136,7 @@ impl PartWriter {
             store,
             dir,
             opts,
-            buffered: Vec::new(),
-            buffered_rows: 0,
+            encoder: None,
             parts: Vec::new(),
             bytes: 0,
             rows: 0,
@@ -109,13 +145,39 @@ impl PartWriter {
     }
 
     pub(crate) async fn write(&mut self, batch: RecordBatch) -> Result<()> {
-        self.rows += batch.num_rows() as u64;
-        self.buffered_rows += batch.num_rows();
-        self.buffered.push(batch);
-        if self.buffered_rows >= self.opts.rows_per_part {
-            self.start_part().await?;
+        let rows = batch.num_rows();
+        self.rows += rows as u64;
+        let enc = match &mut self.encoder {
+            Some(e) => e,
+            None => {
+                let name = format!(
+                    "part-{:05}.parquet",
+                    self.parts.len() + usize::from(self.in_flight_pending())
+                );
+                // The part's size in memory, from this batch's bytes per row.
+                let capacity = (batch.get_array_memory_size() / rows.max(1))
+                    .saturating_mul(self.opts.rows_per_part)
+                    .min(1 << 30);
+                self.encoder
+                    .insert(Encoder::start(name, batch.schema(), self.opts, capacity))
+            }
+        };
+        if enc.batches.send(batch).await.is_err() {
+            // The encoder stopped on an error: report it.
+            if let Some(e) = self.encoder.take() {
+                e.finish().await?;
+            }
+            return Err(Error::backend("parquet", "the part encoder stopped"));
+        }
+        enc.rows += rows;
+        if enc.rows >= self.opts.rows_per_part {
+            self.finish_part().await?;
         }
         Ok(())
+    }
+
+    fn in_flight_pending(&self) -> bool {
+        self.in_flight.lock().map(|g| g.is_some()).unwrap_or(false)
     }
 
     fn take_in_flight(&self) -> Option<InFlight> {
@@ -134,23 +196,18 @@ impl PartWriter {
         Ok(())
     }
 
-    /// Starts encoding and storing the buffered rows as the next part, in the
-    /// background, once the previous part is stored: the caller goes on producing rows.
-    async fn start_part(&mut self) -> Result<()> {
-        if self.buffered.is_empty() {
+    /// Closes the part being encoded and stores it in the background, once the previous
+    /// part is stored: the caller goes on producing rows.
+    async fn finish_part(&mut self) -> Result<()> {
+        let Some(enc) = self.encoder.take() else {
             return Ok(());
-        }
+        };
         self.settle().await?;
-        let batches = std::mem::take(&mut self.buffered);
-        self.buffered_rows = 0;
-        let opts = self.opts;
-        let name = format!("part-{:05}.parquet", self.parts.len());
+        let name = enc.name.clone();
         let path = self.dir.clone().join(name.as_str());
         let store = self.store.clone();
         let task = tokio::spawn(async move {
-            let data = tokio::task::spawn_blocking(move || encode(&batches, opts))
-                .await
-                .map_err(|e| Error::backend("parquet", format!("encoder task failed: {e}")))??;
+            let data = enc.finish().await?;
             let bytes = data.len() as u64;
             store
                 .put(&path, PutPayload::from_bytes(data))
@@ -164,9 +221,9 @@ impl PartWriter {
         Ok(())
     }
 
-    /// Writes everything buffered and waits until every part is stored.
+    /// Finishes the part being encoded and waits until every part is stored.
     pub(crate) async fn flush(&mut self) -> Result<()> {
-        self.start_part().await?;
+        self.finish_part().await?;
         self.settle().await
     }
 

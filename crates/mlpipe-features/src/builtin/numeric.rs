@@ -116,9 +116,12 @@ impl FittedExtractor for FittedNumeric {
         let mut fields = row.iter().peekable();
         for &k in order {
             let name = self.columns[k].as_str();
-            while fields.next_if(|(f, _)| *f < name).is_some() {}
+            while fields
+                .next_if(|(f, _)| cmp_names(f, name).is_lt())
+                .is_some()
+            {}
             let Some(&(f, v)) = fields.peek() else { break };
-            if f != name {
+            if cmp_names(f, name).is_ne() {
                 continue;
             }
             out[start + k] = match v {
@@ -145,4 +148,18 @@ impl PartialEq for NameOrder {
     fn eq(&self, _: &Self) -> bool {
         true
     }
+}
+
+/// `a.cmp(b)` for the short names of columns, in an inlined loop: the row path compares
+/// dozens per row, and a call into the C library's `memcmp` for each costs more than the
+/// comparison.
+#[inline]
+fn cmp_names(a: &str, b: &str) -> std::cmp::Ordering {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    for (x, y) in a.iter().zip(b) {
+        if x != y {
+            return x.cmp(y);
+        }
+    }
+    a.len().cmp(&b.len())
 }

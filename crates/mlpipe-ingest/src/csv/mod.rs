@@ -267,6 +267,31 @@ fn read_file(
         });
     }
 
+    let in_flight = (rayon::current_num_threads() * 2).max(2);
+    // Reading, hashing and cutting run on their own thread from here on, ahead of the
+    // schema inference and the parsers, so the sequential pass overlaps them; parsed
+    // pieces' buffers come back to it.
+    let (piece_tx, piece_rx) = std::sync::mpsc::sync_channel::<Result<Piece>>(in_flight);
+    let (recycle_tx, recycle_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(in_flight + 2);
+    reader.recycled = Some(recycle_rx);
+    let read_ahead = std::thread::spawn(move || {
+        loop {
+            match reader.next() {
+                Ok(Some(p)) => {
+                    if piece_tx.send(Ok(p)).is_err() {
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    let _ = piece_tx.send(Err(e));
+                    break;
+                }
+            }
+        }
+        reader.checksum.summary()
+    });
+
     // Header and inference sample come from the first piece.
     let mut rdr = csv::ReaderBuilder::new()
         .delimiter(o.delimiter)
@@ -342,29 +367,6 @@ fn read_file(
         chunk_rows: o.chunk_rows.max(1),
         header_lines,
     };
-    let in_flight = (rayon::current_num_threads() * 2).max(2);
-    // Reading, hashing and cutting run on their own thread, ahead of the parsers, so the
-    // sequential pass overlaps the parallel one; parsed pieces' buffers come back to it.
-    let (piece_tx, piece_rx) = std::sync::mpsc::sync_channel::<Result<Piece>>(in_flight);
-    let (recycle_tx, recycle_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(in_flight + 2);
-    reader.recycled = Some(recycle_rx);
-    let read_ahead = std::thread::spawn(move || {
-        loop {
-            match reader.next() {
-                Ok(Some(p)) => {
-                    if piece_tx.send(Ok(p)).is_err() {
-                        break;
-                    }
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    let _ = piece_tx.send(Err(e));
-                    break;
-                }
-            }
-        }
-        reader.checksum.summary()
-    });
     // Up to `in_flight` pieces parse at once on the rayon pool; their chunks are handed
     // on strictly in file order as each oldest piece finishes (no window barrier).
     let spec = Arc::new(spec);
