@@ -204,6 +204,17 @@ impl PieceReader {
 
     /// The next piece of at least `PIECE_BYTES` (less at the end), or `None` at the end.
     fn next(&mut self) -> Result<Option<Piece>> {
+        // What is left after the last cut (a partial record) moves into a parsed piece's
+        // buffer when one has come back by now, so the read below lands in memory that is
+        // already mapped.
+        if !self.eof && self.pending.capacity() < PIECE_BYTES {
+            if let Some(mut buf) = self.recycled.as_ref().and_then(|r| r.try_recv().ok()) {
+                buf.clear();
+                buf.extend_from_slice(&self.pending);
+                self.pending = buf;
+            }
+            self.pending.reserve(PIECE_BYTES);
+        }
         while !self.eof && (self.pending.len() < PIECE_BYTES || self.scanner_has_no_cut()) {
             let start = self.pending.len();
             // Reads into spare capacity (no zeroing first); retries interrupted reads.
@@ -220,16 +231,6 @@ impl PieceReader {
             self.scanner.scan(&self.pending, self.quote);
         }
         if let Some(p) = self.scanner.take(&mut self.pending, &mut self.next_line) {
-            // The rest (a partial record) moves to a buffer with room for the next piece.
-            let mut next = self
-                .recycled
-                .as_ref()
-                .and_then(|r| r.try_recv().ok())
-                .unwrap_or_default();
-            next.clear();
-            next.reserve(PIECE_BYTES + self.pending.len());
-            next.extend_from_slice(&self.pending);
-            self.pending = next;
             return Ok(Some(p));
         }
         if self.pending.is_empty() {
@@ -270,8 +271,9 @@ fn read_file(
     let in_flight = (rayon::current_num_threads() * 2).max(2);
     // Reading, hashing and cutting run on their own thread from here on, ahead of the
     // schema inference and the parsers, so the sequential pass overlaps them; parsed
-    // pieces' buffers come back to it.
-    let (piece_tx, piece_rx) = std::sync::mpsc::sync_channel::<Result<Piece>>(in_flight);
+    // pieces' buffers come back to it. One cut piece waits while the next is read: reading
+    // further ahead would only take fresh memory instead of a recycled buffer.
+    let (piece_tx, piece_rx) = std::sync::mpsc::sync_channel::<Result<Piece>>(1);
     let (recycle_tx, recycle_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(in_flight + 2);
     reader.recycled = Some(recycle_rx);
     let read_ahead = std::thread::spawn(move || {
