@@ -356,3 +356,45 @@ async fn a_large_unquoted_file_takes_the_fast_path_with_the_same_results() {
     assert_eq!(q.iter().map(|r| r.row).collect::<Vec<_>>(), expected_bad);
     assert!(q[0].reason.contains("3 fields"), "{}", q[0].reason);
 }
+
+/// Inference on quote-free data (the sample is split straight from the bytes): CRLF line
+/// ends and blank lines as the parser reads them, every type, and a stray value that
+/// stays a bad row rather than turning its column into text.
+#[tokio::test]
+async fn infers_every_type_from_quote_free_data() {
+    let mut text = String::from("id,flag,when,name,x\r\n");
+    for i in 0..40 {
+        let x = if i == 17 {
+            "n/a".to_string()
+        } else {
+            format!("{i}.5")
+        };
+        let when = if i % 2 == 0 {
+            "2024-01-31"
+        } else {
+            "2024-02-01 10:00:00"
+        };
+        text.push_str(&format!("{i},{},{when},name {i},{x}\r\n", i % 3 == 0));
+        if i == 20 {
+            text.push_str("\r\n");
+        }
+    }
+    let f = file(text.as_bytes());
+    let mut s = CsvSource::new(f.path(), CsvOptions::default());
+    let schema = s.schema().await.unwrap_or_else(|e| panic!("{e}"));
+    let types: Vec<String> = schema
+        .fields()
+        .iter()
+        .map(|f| f.data_type().to_string())
+        .collect();
+    assert_eq!(
+        types,
+        ["Int64", "Boolean", "Timestamp(µs)", "Utf8", "Float64"]
+    );
+    let chunks = read_all(&mut s).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(rows(&chunks), 39);
+    let q = bad(&chunks);
+    assert_eq!(q.len(), 1);
+    assert_eq!(q[0].row, 18);
+    assert!(q[0].reason.contains("n/a"), "{}", q[0].reason);
+}

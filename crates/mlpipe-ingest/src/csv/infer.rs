@@ -74,31 +74,71 @@ fn is_number(v: &str) -> bool {
 /// Share of sampled values that must parse as a type for a column to get it.
 pub const INFER_MAJORITY: f64 = 0.9;
 
-pub(crate) fn infer_schema(names: &[String], sample: &[(u64, csv::ByteRecord)]) -> SchemaRef {
-    // Columns are typed independently, in parallel.
+/// Values, integers and numbers seen in one column of the sample.
+#[derive(Clone, Default)]
+struct Counts {
+    values: usize,
+    ints: usize,
+    numbers: usize,
+}
+
+/// A schema for `names` from sample records (fields as bytes): see the module rules.
+pub(crate) fn infer_schema(names: &[String], sample: &[Vec<&[u8]>]) -> SchemaRef {
+    // Records of the wrong width are left out. Integers and numbers are counted in one
+    // pass over the records in file order (in parallel over runs of records: walking one
+    // column at a time would jump through the sample and miss the cache on every value);
+    // the rarer text-like columns are then tested for booleans and timestamps one by one.
+    let width = names.len();
+    let records: Vec<&Vec<&[u8]>> = sample.iter().filter(|r| r.len() == width).collect();
+    let counts = records
+        .par_chunks(1024)
+        .map(|run| {
+            let mut c = vec![Counts::default(); width];
+            for r in run {
+                for (c, f) in c.iter_mut().zip(r.iter()) {
+                    if let Some(v) = field_str(f).filter(|v| !v.is_empty()) {
+                        let int = v.parse::<i64>().is_ok();
+                        c.values += 1;
+                        c.ints += usize::from(int);
+                        c.numbers += usize::from(int || is_number(v));
+                    }
+                }
+            }
+            c
+        })
+        .reduce(
+            || vec![Counts::default(); width],
+            |mut a, b| {
+                for (a, b) in a.iter_mut().zip(b) {
+                    a.values += b.values;
+                    a.ints += b.ints;
+                    a.numbers += b.numbers;
+                }
+                a
+            },
+        );
     let fields: Vec<Field> = names
-        .par_iter()
+        .iter()
         .enumerate()
-        .map(|(i, name)| {
-            let values: Vec<&str> = sample
-                .iter()
-                .filter(|(_, r)| r.len() == names.len())
-                .filter_map(|(_, r)| r.get(i))
-                .filter_map(field_str)
-                .filter(|s| !s.is_empty())
-                .collect();
+        .zip(counts)
+        .map(|((j, name), c)| {
             // A column is typed by what (nearly) all its sampled values are: a few stray
             // values in a numeric column are bad rows to quarantine, not a reason to turn
             // the whole column into text.
-            let share = |ok: usize| ok as f64 >= INFER_MAJORITY * values.len() as f64;
-            let count = |f: &dyn Fn(&str) -> bool| values.iter().filter(|v| f(v)).count();
-            let ints = count(&|v| v.parse::<i64>().is_ok());
-            let dt = if values.is_empty() {
+            let share = |ok: usize| ok as f64 >= INFER_MAJORITY * c.values as f64;
+            let count = |f: &dyn Fn(&str) -> bool| {
+                records
+                    .iter()
+                    .filter_map(|r| field_str(r[j]))
+                    .filter(|v| !v.is_empty() && f(v))
+                    .count()
+            };
+            let dt = if c.values == 0 {
                 DataType::Utf8
-            } else if ints == values.len() {
+            } else if c.ints == c.values {
                 DataType::Int64
-            } else if share(count(&is_number)) {
-                if share(ints) {
+            } else if share(c.numbers) {
+                if share(c.ints) {
                     DataType::Int64
                 } else {
                     DataType::Float64

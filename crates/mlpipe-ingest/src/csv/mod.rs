@@ -248,6 +248,17 @@ impl PieceReader {
     }
 }
 
+/// Up to `limit` records of quote-free CSV text, as field slices (empty lines skipped, a
+/// trailing `\r` dropped, as the parser does).
+fn sample_lines(body: &[u8], delimiter: u8, limit: usize) -> Vec<Vec<&[u8]>> {
+    body.split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .filter(|l| !l.is_empty())
+        .take(limit)
+        .map(|l| l.split(|&b| b == delimiter).collect())
+        .collect()
+}
+
 fn read_file(
     path: &Path,
     o: &CsvOptions,
@@ -315,24 +326,32 @@ fn read_file(
         Vec::new()
     };
     let data_start = rdr.position().byte() as usize;
-    let mut sample: Vec<(u64, csv::ByteRecord)> = Vec::new();
-    let mut data_rows = 0u64;
-    while sample.len() < o.infer_rows.max(1) {
-        if !rdr.read_byte_record(&mut record).map_err(io_err)? {
-            break;
-        }
-        data_rows += 1;
-        sample.push((data_rows, record.clone()));
-    }
-    drop(rdr);
     let schema = match &o.schema {
         Some(s) => s.clone(),
         None => {
-            if sample.is_empty() {
+            // The sample: up to `infer_rows` records of the first piece, split straight
+            // from the bytes when the data has no quote character (as the fast parser
+            // would), through the `csv` reader otherwise.
+            let body = first.bytes.get(data_start..).unwrap_or_default();
+            let limit = o.infer_rows.max(1);
+            let mut records: Vec<csv::ByteRecord> = Vec::new();
+            let sample: Vec<Vec<&[u8]>> = if memchr::memchr(o.quote, body).is_none() {
+                drop(rdr);
+                sample_lines(body, o.delimiter, limit)
+            } else {
+                while records.len() < limit {
+                    if !rdr.read_byte_record(&mut record).map_err(io_err)? {
+                        break;
+                    }
+                    records.push(record.clone());
+                }
+                records.iter().map(|r| r.iter().collect()).collect()
+            };
+            let Some(first_record) = sample.first() else {
                 return Err(IngestError::HeaderOnly(name));
-            }
+            };
             let names = if header.is_empty() {
-                (1..=sample[0].1.len())
+                (1..=first_record.len())
                     .map(|i| format!("column_{i}"))
                     .collect()
             } else {
@@ -341,7 +360,6 @@ fn read_file(
             infer_schema(&names, &sample)
         }
     };
-    drop(sample);
     if !header.is_empty() && header.len() != schema.fields().len() {
         return Err(IngestError::BadHeader {
             source_name: name,
