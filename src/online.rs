@@ -23,7 +23,8 @@ use mlpipe_ingest::RecordSink;
 use std::sync::Arc;
 
 /// A [`RecordSink`] that prepares each record's features online with one fitted
-/// pipeline (see [`OnlinePreparer`]).
+/// pipeline (see [`OnlinePreparer`]); when the online ingestion stops, the records the
+/// preparer still keeps are written offline.
 pub struct PrepareOnline(Arc<OnlinePreparer>);
 
 impl PrepareOnline {
@@ -46,5 +47,12 @@ impl RecordSink for PrepareOnline {
             .await
             .map(|_| ())
             .map_err(|e| mlpipe_core::Error::invalid(format!("online preparation: {e}")))
+    }
+
+    /// Persists the records the preparer still keeps as an offline feature batch.
+    async fn close(&self) -> mlpipe_core::Result<()> {
+        self.0.flush().await.map(|_| ()).map_err(|e| {
+            mlpipe_core::Error::invalid(format!("online preparation, final flush: {e}"))
+        })
     }
 }

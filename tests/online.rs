@@ -102,6 +102,23 @@ async fn streamed_records_get_online_features_at_once_and_are_persisted() {
     assert_eq!(summary.rows, 2);
     let batches = stores.raw.list(Some("clicks")).await.unwrap();
     assert_eq!(batches.len(), 2, "the offline batch and the online one");
-    // The kept records become an offline feature batch too.
-    assert!(preparer.flush().await.unwrap().is_some());
+    // Stopping the ingestion also wrote the preparer's kept records offline.
+    assert_eq!(preparer.pending(), 0, "the sink was closed");
+    assert!(preparer.flush().await.unwrap().is_none());
+    let feature_batches = stores
+        .features
+        .batches(&report.feature_set_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        feature_batches.len(),
+        2,
+        "the offline batch and the online one"
+    );
+    let online_rows = stores
+        .features
+        .read(&report.feature_set_id, Some(&feature_batches[1..]))
+        .await
+        .unwrap();
+    assert_eq!(online_rows.iter().map(|t| t.num_rows()).sum::<usize>(), 2);
 }

@@ -52,7 +52,7 @@ pub mod stats;
 mod step;
 
 pub use error::{FeatureError, Result};
-pub use online::{prewarm_online, OnlinePreparer};
+pub use online::{prewarm_online, OnlinePreparer, DEFAULT_MAX_PENDING};
 pub use pipeline::{FeaturePipeline, FittedPipeline, PipelineDef, ROW_KEY};
 pub use quality::{quality_report, QualityReport, QualityThresholds};
 pub use registry::{StepRegistry, StepSpec};

@@ -16,14 +16,21 @@ use std::sync::Arc;
 /// Each [`OnlinePreparer::prepare`] computes the record's features with the row path,
 /// writes them to the online store under the feature-set id, and keeps the record;
 /// [`OnlinePreparer::flush`] writes the kept records to the offline store as one feature
-/// batch computed by the batch path, which gives the same bits as the row path.
+/// batch computed by the batch path, which gives the same bits as the row path. A flush
+/// also happens every [`OnlinePreparer::with_max_pending`] records, and
+/// `mlpipe::online::PrepareOnline` flushes when its online ingestion stops.
 pub struct OnlinePreparer {
     pipeline: Arc<FittedPipeline>,
     raw_schema: SchemaRef,
     online: Arc<dyn OnlineFeatureStore>,
     offline: Arc<dyn FeatureStore>,
     pending: Mutex<Vec<Row>>,
+    /// Kept records that trigger a flush from `prepare`.
+    max_pending: usize,
 }
+
+/// Default of [`OnlinePreparer::with_max_pending`].
+pub const DEFAULT_MAX_PENDING: usize = 64 * 1024;
 
 impl OnlinePreparer {
     /// A preparer for records of `raw_schema` (the raw data's schema: it types the
@@ -40,7 +47,18 @@ impl OnlinePreparer {
             online,
             offline,
             pending: Mutex::new(Vec::new()),
+            max_pending: DEFAULT_MAX_PENDING,
         }
+    }
+
+    /// Flushes from [`OnlinePreparer::prepare`] whenever this many records are kept
+    /// (default [`DEFAULT_MAX_PENDING`]), so memory stays bounded without a caller that
+    /// flushes. If that flush fails, the records are kept, a warning is logged and the
+    /// next flush is tried after as many records again (the online write already
+    /// happened; the raw records are persisted by online ingestion either way).
+    pub fn with_max_pending(mut self, rows: usize) -> Self {
+        self.max_pending = rows.max(1);
+        self
     }
 
     /// The feature set written to.
@@ -61,7 +79,17 @@ impl OnlinePreparer {
         self.online
             .put(self.pipeline.id().as_str(), vec![(key.clone(), x.clone())])
             .await?;
-        self.pending.lock().push(row.clone());
+        let kept = {
+            let mut p = self.pending.lock();
+            p.push(row.clone());
+            p.len()
+        };
+        if kept % self.max_pending == 0 {
+            if let Err(e) = self.flush().await {
+                tracing::warn!(feature_set = %self.pipeline.id(), kept, error = %e,
+                    "online preparation could not write its kept records offline; they are kept and tried again");
+            }
+        }
         Ok((key, x))
     }
 

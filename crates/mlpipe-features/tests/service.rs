@@ -394,12 +394,35 @@ async fn online_preparation_writes_online_and_offline_and_prewarms() {
     let bits = |v: &[f64]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
     assert_eq!(bits(&persisted.row(0).to_vec()), bits(&x));
 
+    // Kept records are flushed every `max_pending` records without a caller's flush.
+    let bounded = OnlinePreparer::new(
+        pipeline.clone(),
+        schema(),
+        stores.online.clone(),
+        stores.features.clone(),
+    )
+    .with_max_pending(2);
+    let before = stores.features.batches(&fs).await.unwrap().len();
+    for i in 0..5 {
+        let r = Row::new()
+            .with("id", format!("b{i}"))
+            .with("x", i as f64)
+            .with("label", 0i64);
+        bounded.prepare(&r).await.unwrap();
+    }
+    assert_eq!(bounded.pending(), 1);
+    assert_eq!(
+        stores.features.batches(&fs).await.unwrap().len(),
+        before + 2
+    );
+    assert!(bounded.flush().await.unwrap().is_some());
+
     // Pre-warm a fresh online store from the offline store: latest row per key.
     let fresh = MemoryOnlineStore::default();
     let n = prewarm_online(stores.features.as_ref(), &fresh, &fs)
         .await
         .unwrap();
-    assert_eq!(n, 4, "k1, k2, k3 and the online k7");
+    assert_eq!(n, 9, "k1, k2, k3, the online k7 and b0..b4");
     let k1 = fresh.get(fs.as_str(), "k1").await.unwrap().unwrap();
     let last_k1 = Row::new()
         .with("id", "k1")

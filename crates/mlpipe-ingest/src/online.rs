@@ -58,6 +58,13 @@ use tokio::time::Instant;
 pub trait RecordSink: Send + Sync {
     /// Takes one record (already checked against the schema).
     async fn record(&self, row: &Row) -> mlpipe_core::Result<()>;
+
+    /// Called once when the online ingestion stops, after every record was handed over
+    /// and the last raw batch was persisted: a sink that keeps records persists them
+    /// here. Its error is the task's error. Does nothing by default.
+    async fn close(&self) -> mlpipe_core::Result<()> {
+        Ok(())
+    }
 }
 
 /// A [`RecordSink`] that sends each record into a bounded channel.
@@ -354,6 +361,9 @@ impl Worker {
             }
         }
         self.flush().await?;
+        if let Some(sink) = &self.config.sink {
+            sink.close().await?;
+        }
         Ok(self.written)
     }
 
