@@ -50,6 +50,7 @@ mod registry;
 pub mod service;
 pub mod stats;
 mod step;
+pub mod stored;
 
 pub use error::{FeatureError, Result};
 pub use online::{prewarm_online, OnlinePreparer, DEFAULT_MAX_PENDING};
@@ -61,3 +62,4 @@ pub use service::{
     PrepareReport,
 };
 pub use step::*;
+pub use stored::{load_features, CombinedFeatureSet, StoredFeatures};

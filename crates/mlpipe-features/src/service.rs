@@ -107,13 +107,19 @@ pub struct PreparationService {
     pub(crate) config: PrepareConfig,
 }
 
-/// Loads the fitted pipeline of a stored feature set.
+/// Loads the fitted pipeline of a stored feature set; a combined feature set has none
+/// (see [`load_features`](crate::load_features), which loads either kind).
 pub async fn load_pipeline(
     features: &dyn FeatureStore,
     registry: &StepRegistry,
     id: &FeatureSetId,
 ) -> Result<FittedPipeline> {
     let rec = features.feature_set(id).await?;
+    if rec.pipeline.get("combined").is_some() {
+        return Err(FeatureError::Definition(format!(
+            "feature set {id} is a combined (joined) feature set and has no pipeline of its own; load it with `load_features`"
+        )));
+    }
     let p = FittedPipeline::from_json(&rec.pipeline, registry)?;
     if p.id() != id {
         return Err(FeatureError::Definition(format!(

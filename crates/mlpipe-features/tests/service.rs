@@ -315,6 +315,38 @@ async fn combined_run(a_first: bool) -> (FeatureSetId, RecordBatch, Vec<String>)
     assert_eq!(rec.feature_names, ["people.x", "spend.spend"]);
     assert_eq!(stores.online.count(id.as_str()).await.unwrap(), 3);
     assert_eq!(datasets.last().map(String::as_str), Some("people-spend"));
+    // A consumer loads it as a combined set (a pipeline loader refuses it clearly).
+    let registry = StepRegistry::builtin();
+    let loaded = load_features(stores.features.as_ref(), &registry, &id)
+        .await
+        .unwrap();
+    match &loaded {
+        StoredFeatures::Combined(c) => {
+            assert_eq!(c.name, "people-spend");
+            assert_eq!(c.sources, ["people", "spend"]);
+            assert_eq!(c.key, "id");
+        }
+        other => panic!("expected a combined set, got {other:?}"),
+    }
+    assert_eq!(loaded.feature_names(), ["people.x", "spend.spend"]);
+    assert_eq!(loaded.key_column(), "id");
+    let refused = loaded
+        .transform_row(&Row::new().with("id", "u1"))
+        .unwrap_err();
+    assert!(refused.to_string().contains("by entity key"), "{refused}");
+    let not_a_pipeline = load_pipeline(stores.features.as_ref(), &registry, &id)
+        .await
+        .unwrap_err();
+    assert!(
+        not_a_pipeline.to_string().contains("load_features"),
+        "{not_a_pipeline}"
+    );
+    // A source's own feature set loads as a pipeline.
+    let people = stores.features.feature_sets(Some("people")).await.unwrap();
+    let p = load_features(stores.features.as_ref(), &registry, &people[0].id)
+        .await
+        .unwrap();
+    assert!(p.pipeline().is_some());
     (id, table, datasets)
 }
 

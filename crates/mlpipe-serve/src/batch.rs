@@ -60,7 +60,7 @@ impl BatchScoringService {
             )),
             None => RunId::generate(),
         };
-        let key_col = loaded.pipeline.key_column();
+        let key_col = loaded.features.key_column();
         let mut rows = 0u64;
         for b in &batches {
             let data = self
@@ -68,7 +68,7 @@ impl BatchScoringService {
                 .features
                 .read(&fs, Some(std::slice::from_ref(b)))
                 .await?;
-            let x = to_matrix(&data, loaded.pipeline.feature_names())?;
+            let x = to_matrix(&data, loaded.features.feature_names())?;
             let keys: Vec<String> = {
                 let mut out = Vec::new();
                 for part in &data {

@@ -63,7 +63,7 @@ impl Deployer {
             .features
             .read(fs, Some(std::slice::from_ref(first)))
             .await?;
-        let x = to_matrix(&data, loaded.pipeline.feature_names())?;
+        let x = to_matrix(&data, loaded.features.feature_names())?;
         let n = x.nrows().min(VALIDATION_ROWS);
         let sample = x.slice_axis(ndarray::Axis(0), ndarray::Slice::from(0..n));
         let batch = loaded.model.predict_batch(sample)?;

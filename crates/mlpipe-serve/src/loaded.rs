@@ -4,7 +4,7 @@
 use crate::error::{Result, ServeError};
 use mlpipe_core::store::Stores;
 use mlpipe_core::{ModelRef, Row, Score};
-use mlpipe_features::{load_pipeline, FittedPipeline, StepRegistry};
+use mlpipe_features::{load_features, StepRegistry, StoredFeatures};
 use mlpipe_models::{Algorithms, Model, ModelArtefact};
 use parking_lot::RwLock;
 use std::collections::HashMap;
@@ -19,14 +19,16 @@ pub struct LoadedModel {
     pub artefact: ModelArtefact,
     /// The model.
     pub model: Box<dyn Model>,
-    /// The features it consumes.
-    pub pipeline: Arc<FittedPipeline>,
+    /// The features it consumes: a fitted pipeline, or a combined feature set (scored by
+    /// key only).
+    pub features: Arc<StoredFeatures>,
 }
 
 impl LoadedModel {
-    /// Scores a raw record: the pipeline's row path, then the model's row path.
+    /// Scores a raw record: the pipeline's row path, then the model's row path. A model
+    /// on a combined feature set refuses (a client error): it is scored by key.
     pub fn score_row(&self, row: &Row) -> Result<Score> {
-        let x = self.pipeline.transform_row(row)?;
+        let x = self.features.transform_row(row)?;
         Ok(self.model.predict_row(&x)?)
     }
 
@@ -70,20 +72,20 @@ impl ModelCache {
     pub async fn load(&self, m: &ModelRef) -> Result<LoadedModel> {
         let bytes = self.stores.registry.artefact(m).await?;
         let (artefact, model) = self.algorithms.load_bytes(&bytes)?;
-        let pipeline = load_pipeline(
+        let features = load_features(
             self.stores.features.as_ref(),
             &self.steps,
             &artefact.feature_set_id,
         )
         .await?;
-        if pipeline.feature_names() != artefact.input_schema.as_slice() {
+        if features.feature_names() != artefact.input_schema.as_slice() {
             return Err(ServeError::Validation {
                 model: m.clone(),
                 reason: format!(
                     "the model expects features {:?} but feature set {} gives {:?}",
                     artefact.input_schema,
                     artefact.feature_set_id,
-                    pipeline.feature_names()
+                    features.feature_names()
                 ),
             });
         }
@@ -91,7 +93,7 @@ impl ModelCache {
             model_ref: m.clone(),
             artefact,
             model,
-            pipeline: Arc::new(pipeline),
+            features: Arc::new(features),
         })
     }
 
