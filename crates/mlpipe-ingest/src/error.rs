@@ -42,6 +42,17 @@ pub enum IngestError {
         /// What was found.
         reason: String,
     },
+    /// No record ends within the allowed length: the reader would have to hold the rest
+    /// of the file in memory.
+    #[error("{source_name}: no record ends within {limit} bytes from line {line}; a quoted field is probably never closed, or the line ends are a lone CR (convert them to LF or CRLF); raise `max_record_bytes` if records really are this long")]
+    RecordTooLong {
+        /// The source.
+        source_name: String,
+        /// The line the unfinished record starts on.
+        line: u64,
+        /// The limit (`CsvOptions::max_record_bytes`).
+        limit: usize,
+    },
     /// Too many rows failed validation.
     #[error("{bad} of {total} rows of {source_name} failed validation ({ratio:.1}% > the allowed {max:.1}%); first problem: {first}")]
     TooManyBadRows {

@@ -226,9 +226,11 @@ fn options_parse_from_pairs_and_reject_unknown_ones() {
     let mut m = std::collections::BTreeMap::new();
     m.insert("delimiter".to_string(), "tab".to_string());
     m.insert("header".to_string(), "false".to_string());
+    m.insert("max_record_bytes".to_string(), "1024".to_string());
     let o = CsvOptions::from_pairs(&m).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(o.delimiter, b'\t');
     assert!(!o.has_header);
+    assert_eq!(o.max_record_bytes, 1024);
     m.insert("colour".to_string(), "blue".to_string());
     assert!(matches!(
         CsvOptions::from_pairs(&m),
@@ -397,4 +399,41 @@ async fn infers_every_type_from_quote_free_data() {
     assert_eq!(q.len(), 1);
     assert_eq!(q[0].row, 18);
     assert!(q[0].reason.contains("n/a"), "{}", q[0].reason);
+}
+
+/// A quote that is never closed, or line ends that are a lone CR, leave no record end to
+/// cut at: the reader stops with a typed error naming the line instead of reading the
+/// rest of the file into memory.
+#[tokio::test]
+async fn a_record_without_an_end_is_a_typed_error_not_unbounded_memory() {
+    let small = CsvOptions {
+        max_record_bytes: 1 << 20,
+        ..Default::default()
+    };
+    let mut unclosed = String::from("id,note\n1,fine\n2,\"never closed\n");
+    while unclosed.len() < 6 << 20 {
+        unclosed.push_str("3,more text inside the open quote\n");
+    }
+    let mut cr_only = String::from("id,x\r");
+    while cr_only.len() < 6 << 20 {
+        cr_only.push_str("1,2.5\r");
+    }
+    for (text, line) in [(unclosed, 3), (cr_only, 1)] {
+        let f = file(text.as_bytes());
+        let mut s = CsvSource::new(f.path(), small.clone());
+        let err = match s.schema().await {
+            Err(e) => e,
+            Ok(_) => read_all(&mut s)
+                .await
+                .err()
+                .unwrap_or_else(|| panic!("no error")),
+        };
+        match &err {
+            IngestError::RecordTooLong { line: l, limit, .. } => {
+                assert_eq!((*l, *limit), (line, 1 << 20), "{err}");
+            }
+            other => panic!("expected RecordTooLong, got {other}"),
+        }
+        assert!(err.to_string().contains("never closed"), "{err}");
+    }
 }

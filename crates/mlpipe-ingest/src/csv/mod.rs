@@ -16,7 +16,10 @@
 //!   reason) and the rest ingest;
 //! - a last line without a newline is a normal row; if it was cut short (fewer fields) it
 //!   is quarantined like any short row;
-//! - a UTF-16 file (byte-order mark) → [`IngestError::Encoding`].
+//! - a UTF-16 file (byte-order mark) → [`IngestError::Encoding`];
+//! - no record end within `max_record_bytes` (default 64 MiB: an unclosed quote, or
+//!   lone-CR line ends) → [`IngestError::RecordTooLong`], instead of reading the rest of
+//!   the file into memory.
 //!
 //! # Parallel, bounded reading
 //! The file is read once, sequentially, in 4 MiB blocks that are hashed and cut into
@@ -66,6 +69,10 @@ pub struct CsvOptions {
     pub infer_rows: usize,
     /// Rows per chunk handed to the store (default 65,536).
     pub chunk_rows: usize,
+    /// Longest record read before giving up with [`IngestError::RecordTooLong`] (default
+    /// 64 MiB): an unclosed quote or lone-CR line ends would otherwise make the reader
+    /// hold the rest of the file in memory.
+    pub max_record_bytes: usize,
 }
 
 impl Default for CsvOptions {
@@ -77,13 +84,14 @@ impl Default for CsvOptions {
             schema: None,
             infer_rows: 10_000,
             chunk_rows: 64 * 1024,
+            max_record_bytes: 64 << 20,
         }
     }
 }
 
 impl CsvOptions {
     /// Reads options from string pairs (as carried by a `SourceRef`): `delimiter`,
-    /// `quote`, `header` (`true`/`false`), `chunk_rows`, `infer_rows`.
+    /// `quote`, `header` (`true`/`false`), `chunk_rows`, `infer_rows`, `max_record_bytes`.
     pub fn from_pairs<'a>(
         pairs: impl IntoIterator<Item = (&'a String, &'a String)>,
     ) -> Result<Self> {
@@ -113,9 +121,10 @@ impl CsvOptions {
                 }
                 "chunk_rows" => o.chunk_rows = num(v)?,
                 "infer_rows" => o.infer_rows = num(v)?,
+                "max_record_bytes" => o.max_record_bytes = num(v)?,
                 other => {
                     return Err(IngestError::InvalidOption(format!(
-                        "unknown CSV option `{other}` (known: delimiter, quote, header, chunk_rows, infer_rows)"
+                        "unknown CSV option `{other}` (known: delimiter, quote, header, chunk_rows, infer_rows, max_record_bytes)"
                     )))
                 }
             }
@@ -184,15 +193,18 @@ struct PieceReader {
     read: Arc<AtomicU64>,
     /// Buffers of parsed pieces, handed back for reuse (fresh memory costs page faults).
     recycled: Option<std::sync::mpsc::Receiver<Vec<u8>>>,
+    /// `CsvOptions::max_record_bytes`.
+    max_record: usize,
 }
 
 impl PieceReader {
-    fn new(file: std::fs::File, path: &Path, quote: u8, read: Arc<AtomicU64>) -> Self {
+    fn new(file: std::fs::File, path: &Path, o: &CsvOptions, read: Arc<AtomicU64>) -> Self {
         Self {
+            max_record: o.max_record_bytes.max(1),
             read,
             file,
             path: path.to_path_buf(),
-            quote,
+            quote: o.quote,
             pending: Vec::with_capacity(PIECE_BYTES * 2),
             scanner: Scanner::default(),
             next_line: 1,
@@ -229,6 +241,13 @@ impl PieceReader {
             self.read.fetch_add(n as u64, Ordering::Relaxed);
             self.eof = n == 0;
             self.scanner.scan(&self.pending, self.quote);
+            if !self.scanner.has_cut() && self.pending.len() > self.max_record {
+                return Err(IngestError::RecordTooLong {
+                    source_name: self.path.display().to_string(),
+                    line: self.next_line,
+                    limit: self.max_record,
+                });
+            }
         }
         if let Some(p) = self.scanner.take(&mut self.pending, &mut self.next_line) {
             return Ok(Some(p));
@@ -268,7 +287,7 @@ fn read_file(
 ) -> Result<()> {
     let name = path.display().to_string();
     let file = open_file(path)?;
-    let mut reader = PieceReader::new(file, path, o.quote, read.clone());
+    let mut reader = PieceReader::new(file, path, o, read.clone());
     let Some(mut first) = reader.next()? else {
         return Err(IngestError::Empty(name));
     };
