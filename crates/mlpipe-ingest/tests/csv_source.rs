@@ -437,3 +437,17 @@ async fn a_record_without_an_end_is_a_typed_error_not_unbounded_memory() {
         assert!(err.to_string().contains("never closed"), "{err}");
     }
 }
+
+/// A small file whose line ends are a lone CR is refused as such (it would otherwise be
+/// one long record of the wrong width).
+#[tokio::test]
+async fn lone_cr_line_ends_are_a_typed_encoding_error() {
+    let f = file(b"id,x\r1,2.5\r2,3.5\r");
+    let mut s = CsvSource::new(f.path(), CsvOptions::default());
+    match s.schema().await {
+        Err(e @ IngestError::Encoding { .. }) => {
+            assert!(e.to_string().contains("lone CR"), "{e}")
+        }
+        other => panic!("expected an encoding error, got {other:?}"),
+    }
+}

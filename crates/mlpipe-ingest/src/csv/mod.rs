@@ -16,7 +16,8 @@
 //!   reason) and the rest ingest;
 //! - a last line without a newline is a normal row; if it was cut short (fewer fields) it
 //!   is quarantined like any short row;
-//! - a UTF-16 file (byte-order mark) → [`IngestError::Encoding`];
+//! - a UTF-16 file (byte-order mark), or one whose line ends are a lone CR →
+//!   [`IngestError::Encoding`];
 //! - no record end within `max_record_bytes` (default 64 MiB: an unclosed quote, or
 //!   lone-CR line ends) → [`IngestError::RecordTooLong`], instead of reading the rest of
 //!   the file into memory.
@@ -295,6 +296,15 @@ fn read_file(
         return Err(IngestError::Encoding {
             source_name: name,
             reason: "the file starts with a UTF-16 byte-order mark; convert it to UTF-8".into(),
+        });
+    }
+    if memchr::memchr(b'\n', &first.bytes).is_none()
+        && memchr::memchr(b'\r', &first.bytes).is_some()
+    {
+        return Err(IngestError::Encoding {
+            source_name: name,
+            reason: "its line ends are a lone CR (classic Mac OS); convert them to LF or CRLF"
+                .into(),
         });
     }
 
