@@ -23,6 +23,15 @@ fn rows(chunks: &[Chunk]) -> usize {
     chunks.iter().map(|c| c.batch.num_rows()).sum()
 }
 
+/// The column types of a schema, as text.
+fn types_of(schema: &arrow_schema::Schema) -> Vec<String> {
+    schema
+        .fields()
+        .iter()
+        .map(|f| f.data_type().to_string())
+        .collect()
+}
+
 fn bad(chunks: &[Chunk]) -> Vec<mlpipe_core::store::QuarantinedRecord> {
     chunks.iter().flat_map(|c| c.quarantined.clone()).collect()
 }
@@ -32,11 +41,7 @@ async fn infers_types_and_reads_quoted_fields() {
     let f = file(b"id,score,name,ok,when\n1,0.5,\"Smith, J\",true,2024-01-31\n2,,\"say \"\"hi\"\"\",false,2024-02-01 10:00:00\n");
     let mut s = CsvSource::new(f.path(), CsvOptions::default());
     let schema = s.schema().await.unwrap_or_else(|e| panic!("{e}"));
-    let types: Vec<String> = schema
-        .fields()
-        .iter()
-        .map(|f| f.data_type().to_string())
-        .collect();
+    let types = types_of(&schema);
     assert_eq!(
         types,
         ["Int64", "Float64", "Utf8", "Boolean", "Timestamp(µs)"]
@@ -384,11 +389,7 @@ async fn infers_every_type_from_quote_free_data() {
     let f = file(text.as_bytes());
     let mut s = CsvSource::new(f.path(), CsvOptions::default());
     let schema = s.schema().await.unwrap_or_else(|e| panic!("{e}"));
-    let types: Vec<String> = schema
-        .fields()
-        .iter()
-        .map(|f| f.data_type().to_string())
-        .collect();
+    let types = types_of(&schema);
     assert_eq!(
         types,
         ["Int64", "Boolean", "Timestamp(µs)", "Utf8", "Float64"]

@@ -262,7 +262,7 @@ fn push_field(col: &mut Col, raw: &[u8], i: usize) -> std::result::Result<(), St
 }
 
 /// An optionally signed decimal integer, refusing overflow.
-fn parse_i64(b: &[u8]) -> Option<i64> {
+pub(crate) fn parse_i64(b: &[u8]) -> Option<i64> {
     let (neg, digits) = match b {
         [b'-', rest @ ..] => (true, rest),
         [b'+', rest @ ..] => (false, rest),

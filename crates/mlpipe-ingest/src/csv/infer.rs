@@ -65,7 +65,7 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
 }
 
 /// Whether text is a number as the CSV parser reads it (the common plain decimal form
-/// first, cheaply).
+/// first, cheaply); integers are tested with the parser's own `parse_i64` alike.
 fn is_number(v: &str) -> bool {
     super::number::parse_prefix(v.as_bytes()).is_some_and(|(_, n)| n == v.len())
         || fast_float2::parse::<f64, _>(v).is_ok()
@@ -97,7 +97,7 @@ pub(crate) fn infer_schema(names: &[String], sample: &[Vec<&[u8]>]) -> SchemaRef
             for r in run {
                 for (c, f) in c.iter_mut().zip(r.iter()) {
                     if let Some(v) = field_str(f).filter(|v| !v.is_empty()) {
-                        let int = v.parse::<i64>().is_ok();
+                        let int = super::columns::parse_i64(v.as_bytes()).is_some();
                         c.values += 1;
                         c.ints += usize::from(int);
                         c.numbers += usize::from(int || is_number(v));

@@ -48,7 +48,7 @@ use async_trait::async_trait;
 use columns::Columns;
 use infer::{header_names, infer_schema};
 use mlpipe_core::store::BatchSummary;
-use pieces::{parse_piece, ParseSpec, Piece, Scanner};
+use pieces::{parse_piece, split_fields, unquoted_lines, ParseSpec, Piece, Scanner};
 use std::collections::VecDeque;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -193,13 +193,19 @@ struct PieceReader {
     /// Shared with the source, for progress.
     read: Arc<AtomicU64>,
     /// Buffers of parsed pieces, handed back for reuse (fresh memory costs page faults).
-    recycled: Option<std::sync::mpsc::Receiver<Vec<u8>>>,
+    recycled: std::sync::mpsc::Receiver<Vec<u8>>,
     /// `CsvOptions::max_record_bytes`.
     max_record: usize,
 }
 
 impl PieceReader {
-    fn new(file: std::fs::File, path: &Path, o: &CsvOptions, read: Arc<AtomicU64>) -> Self {
+    fn new(
+        file: std::fs::File,
+        path: &Path,
+        o: &CsvOptions,
+        read: Arc<AtomicU64>,
+        recycled: std::sync::mpsc::Receiver<Vec<u8>>,
+    ) -> Self {
         Self {
             max_record: o.max_record_bytes.max(1),
             read,
@@ -211,7 +217,7 @@ impl PieceReader {
             next_line: 1,
             checksum: Checksum::default(),
             eof: false,
-            recycled: None,
+            recycled,
         }
     }
 
@@ -221,7 +227,7 @@ impl PieceReader {
         // buffer when one has come back by now, so the read below lands in memory that is
         // already mapped.
         if !self.eof && self.pending.capacity() < PIECE_BYTES {
-            if let Some(mut buf) = self.recycled.as_ref().and_then(|r| r.try_recv().ok()) {
+            if let Ok(mut buf) = self.recycled.try_recv() {
                 buf.clear();
                 buf.extend_from_slice(&self.pending);
                 self.pending = buf;
@@ -268,17 +274,6 @@ impl PieceReader {
     }
 }
 
-/// Up to `limit` records of quote-free CSV text, as field slices (empty lines skipped, a
-/// trailing `\r` dropped, as the parser does).
-fn sample_lines(body: &[u8], delimiter: u8, limit: usize) -> Vec<Vec<&[u8]>> {
-    body.split(|&b| b == b'\n')
-        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
-        .filter(|l| !l.is_empty())
-        .take(limit)
-        .map(|l| l.split(|&b| b == delimiter).collect())
-        .collect()
-}
-
 fn read_file(
     path: &Path,
     o: &CsvOptions,
@@ -288,7 +283,10 @@ fn read_file(
 ) -> Result<()> {
     let name = path.display().to_string();
     let file = open_file(path)?;
-    let mut reader = PieceReader::new(file, path, o, read.clone());
+    // Up to two pieces per thread parse at once; their buffers go back to the reader.
+    let in_flight = (rayon::current_num_threads() * 2).max(2);
+    let (recycle_tx, recycle_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(in_flight + 2);
+    let mut reader = PieceReader::new(file, path, o, read.clone(), recycle_rx);
     let Some(mut first) = reader.next()? else {
         return Err(IngestError::Empty(name));
     };
@@ -298,9 +296,8 @@ fn read_file(
             reason: "the file starts with a UTF-16 byte-order mark; convert it to UTF-8".into(),
         });
     }
-    if memchr::memchr(b'\n', &first.bytes).is_none()
-        && memchr::memchr(b'\r', &first.bytes).is_some()
-    {
+    // The scanner counted the piece's newlines already.
+    if first.lines == 0 && memchr::memchr(b'\r', &first.bytes).is_some() {
         return Err(IngestError::Encoding {
             source_name: name,
             reason: "its line ends are a lone CR (classic Mac OS); convert them to LF or CRLF"
@@ -308,14 +305,11 @@ fn read_file(
         });
     }
 
-    let in_flight = (rayon::current_num_threads() * 2).max(2);
     // Reading, hashing and cutting run on their own thread from here on, ahead of the
-    // schema inference and the parsers, so the sequential pass overlaps them; parsed
-    // pieces' buffers come back to it. One cut piece waits while the next is read: reading
-    // further ahead would only take fresh memory instead of a recycled buffer.
+    // schema inference and the parsers, so the sequential pass overlaps them. One cut
+    // piece waits while the next is read: reading further ahead would only take fresh
+    // memory instead of a recycled buffer.
     let (piece_tx, piece_rx) = std::sync::mpsc::sync_channel::<Result<Piece>>(1);
-    let (recycle_tx, recycle_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(in_flight + 2);
-    reader.recycled = Some(recycle_rx);
     let read_ahead = std::thread::spawn(move || {
         loop {
             match reader.next() {
@@ -355,6 +349,9 @@ fn read_file(
         Vec::new()
     };
     let data_start = rdr.position().byte() as usize;
+    // Quotes in the header alone do not send the data to the quoted path.
+    let body_quoted = first.quoted
+        && memchr::memchr(o.quote, first.bytes.get(data_start..).unwrap_or_default()).is_some();
     let schema = match &o.schema {
         Some(s) => s.clone(),
         None => {
@@ -364,9 +361,16 @@ fn read_file(
             let body = first.bytes.get(data_start..).unwrap_or_default();
             let limit = o.infer_rows.max(1);
             let mut records: Vec<csv::ByteRecord> = Vec::new();
-            let sample: Vec<Vec<&[u8]>> = if memchr::memchr(o.quote, body).is_none() {
+            let sample: Vec<Vec<&[u8]>> = if !body_quoted {
                 drop(rdr);
-                sample_lines(body, o.delimiter, limit)
+                unquoted_lines(body)
+                    .take(limit)
+                    .map(|(_, l)| {
+                        let mut fields = Vec::new();
+                        split_fields(l, o.delimiter, &mut fields);
+                        fields
+                    })
+                    .collect()
             } else {
                 while records.len() < limit {
                     if !rdr.read_byte_record(&mut record).map_err(io_err)? {
@@ -407,8 +411,7 @@ fn read_file(
     first.first_line += header_newlines;
     first.lines = first.lines.saturating_sub(header_newlines);
     first.bytes.drain(..data_start);
-    // Quotes in the header alone do not send the data to the quoted path.
-    first.quoted = first.quoted && memchr::memchr(o.quote, &first.bytes).is_some();
+    first.quoted = body_quoted;
     let spec = ParseSpec {
         schema: schema.clone(),
         delimiter: o.delimiter,

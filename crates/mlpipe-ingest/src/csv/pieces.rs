@@ -204,32 +204,14 @@ pub(crate) fn parse_piece(piece: &Piece, spec: &ParseSpec) -> Result<Vec<Chunk>>
 /// trailing `\r` dropped), without copying them into a record first.
 fn parse_unquoted(piece: &Piece, spec: &ParseSpec) -> Result<Vec<Chunk>> {
     let mut sink = ChunkSink::new(spec, piece);
-    let bytes = piece.bytes.as_slice();
-    let mut start = 0;
-    let mut line = 0u64;
     let mut fields: Vec<&[u8]> = Vec::with_capacity(spec.schema.fields().len());
-    while start < bytes.len() {
-        let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i);
-        let mut l = &bytes[start..end];
-        start = end + 1;
-        line += 1;
-        if let [rest @ .., b'\r'] = l {
-            l = rest;
-        }
-        if l.is_empty() {
-            continue;
-        }
+    for (line, l) in unquoted_lines(&piece.bytes) {
         if sink.cols.push_line(l, spec.delimiter) {
             sink.flush_if_full()?;
             continue;
         }
         fields.clear();
-        let mut from = 0;
-        for at in memchr::memchr_iter(spec.delimiter, l) {
-            fields.push(&l[from..at]);
-            from = at + 1;
-        }
-        fields.push(&l[from..]);
+        split_fields(l, spec.delimiter, &mut fields);
         sink.record(
             fields.iter().copied(),
             fields.len(),
@@ -237,6 +219,36 @@ fn parse_unquoted(piece: &Piece, spec: &ParseSpec) -> Result<Vec<Chunk>> {
         )?;
     }
     sink.finish()
+}
+
+/// The lines of quote-free CSV bytes as the reader takes records: split at `\n`, a
+/// trailing `\r` dropped, empty lines skipped; each with its 1-based line number in
+/// `bytes` (skipped lines are counted).
+pub(crate) fn unquoted_lines(bytes: &[u8]) -> impl Iterator<Item = (u64, &[u8])> {
+    let (mut start, mut line) = (0, 0u64);
+    std::iter::from_fn(move || {
+        while start < bytes.len() {
+            let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i);
+            let l = &bytes[start..end];
+            start = end + 1;
+            line += 1;
+            let l = l.strip_suffix(b"\r").unwrap_or(l);
+            if !l.is_empty() {
+                return Some((line, l));
+            }
+        }
+        None
+    })
+}
+
+/// Appends the fields of one quote-free line to `out`.
+pub(crate) fn split_fields<'a>(line: &'a [u8], delimiter: u8, out: &mut Vec<&'a [u8]>) {
+    let mut from = 0;
+    for at in memchr::memchr_iter(delimiter, line) {
+        out.push(&line[from..at]);
+        from = at + 1;
+    }
+    out.push(&line[from..]);
 }
 
 /// Data row number (1-based, header excluded) of a record starting on piece line `line`.
