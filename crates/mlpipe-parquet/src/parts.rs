@@ -71,6 +71,8 @@ pub(crate) struct PartWriter {
     opts: PartOptions,
     /// The part being encoded.
     encoder: Option<Encoder>,
+    /// Parts started so far (names the next one).
+    started: usize,
     /// Names (relative to `dir`) of parts written so far, in order.
     pub parts: Vec<String>,
     /// Bytes written so far.
@@ -137,6 +139,7 @@ impl PartWriter {
             dir,
             opts,
             encoder: None,
+            started: 0,
             parts: Vec::new(),
             bytes: 0,
             rows: 0,
@@ -150,10 +153,8 @@ impl PartWriter {
         let enc = match &mut self.encoder {
             Some(e) => e,
             None => {
-                let name = format!(
-                    "part-{:05}.parquet",
-                    self.parts.len() + usize::from(self.in_flight_pending())
-                );
+                let name = format!("part-{:05}.parquet", self.started);
+                self.started += 1;
                 // The part's size in memory, from this batch's bytes per row.
                 let capacity = (batch.get_array_memory_size() / rows.max(1))
                     .saturating_mul(self.opts.rows_per_part)
@@ -174,10 +175,6 @@ impl PartWriter {
             self.finish_part().await?;
         }
         Ok(())
-    }
-
-    fn in_flight_pending(&self) -> bool {
-        self.in_flight.lock().map(|g| g.is_some()).unwrap_or(false)
     }
 
     fn take_in_flight(&self) -> Option<InFlight> {
