@@ -114,7 +114,15 @@ pub async fn load_pipeline(
     registry: &StepRegistry,
     id: &FeatureSetId,
 ) -> Result<FittedPipeline> {
-    let rec = features.feature_set(id).await?;
+    pipeline_of(&features.feature_set(id).await?, registry)
+}
+
+/// The fitted pipeline of a stored feature set's record.
+pub(crate) fn pipeline_of(
+    rec: &FeatureSetRecord,
+    registry: &StepRegistry,
+) -> Result<FittedPipeline> {
+    let id = &rec.id;
     if rec.pipeline.get("combined").is_some() {
         return Err(FeatureError::Definition(format!(
             "feature set {id} is a combined (joined) feature set and has no pipeline of its own; load it with `load_features`"

@@ -6,7 +6,7 @@
 use crate::error::{FeatureError, Result};
 use crate::pipeline::FittedPipeline;
 use crate::registry::StepRegistry;
-use crate::service::load_pipeline;
+use crate::service::pipeline_of;
 use mlpipe_core::store::FeatureStore;
 use mlpipe_core::{FeatureSetId, Row};
 
@@ -83,7 +83,8 @@ impl StoredFeatures {
     }
 }
 
-/// Loads a stored feature set of either kind (see [`load_pipeline`] for pipelines).
+/// Loads a stored feature set of either kind (see [`load_pipeline`](crate::load_pipeline)
+/// for pipelines alone).
 pub async fn load_features(
     features: &dyn FeatureStore,
     registry: &StepRegistry,
@@ -113,7 +114,5 @@ pub async fn load_features(
             key,
         }));
     }
-    Ok(StoredFeatures::Pipeline(
-        load_pipeline(features, registry, id).await?,
-    ))
+    Ok(StoredFeatures::Pipeline(pipeline_of(&rec, registry)?))
 }
