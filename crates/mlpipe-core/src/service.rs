@@ -1,6 +1,6 @@
 //! Running a stage: a handler subscribed to a topic, acking what it handled, nacking what
 //! failed (so the broker redelivers it with back-off and finally dead-letters it), and
-//! rejecting what cannot be decoded.
+//! rejecting (dead-lettering at once) what cannot be decoded or failed [`Permanent`]ly.
 
 use crate::broker::{Broker, BrokerExt, SubscribeOptions};
 use crate::events::{Envelope, Topic};
@@ -11,7 +11,41 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 /// The error a handler returns: any error type, kept for the dead-letter reason.
+///
+/// The delivery is retried with back-off, unless the error is [`Permanent`].
 pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A handler failure that no redelivery can mend (data that fails a quality gate, a
+/// definition error): the delivery goes to the dead-letter topic at once instead of
+/// being retried until its attempts run out.
+///
+/// ```
+/// use mlpipe_core::service::{HandlerError, Permanent};
+/// let e: HandlerError = Permanent::new("label column `y` is missing").into();
+/// assert!(e.is::<Permanent>());
+/// assert_eq!(e.to_string(), "label column `y` is missing");
+/// ```
+#[derive(Debug)]
+pub struct Permanent(pub HandlerError);
+
+impl Permanent {
+    /// Wraps `e` as a failure retrying cannot mend.
+    pub fn new(e: impl Into<HandlerError>) -> Self {
+        Permanent(e.into())
+    }
+}
+
+impl std::fmt::Display for Permanent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for Permanent {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.0.as_ref())
+    }
+}
 
 /// A stage's reaction to one event.
 ///
@@ -110,6 +144,10 @@ pub async fn spawn_handler(
                 .await;
                 let settled = match result {
                     Ok(()) => delivery.ack().await,
+                    Err(e) if e.is::<Permanent>() => {
+                        tracing::warn!(%group, %topic, event = %id, attempt, error = %e, "handler failed for good; dead-lettering");
+                        delivery.reject(&e.to_string()).await
+                    }
                     Err(e) => {
                         tracing::warn!(%group, %topic, event = %id, attempt, error = %e, "handler failed");
                         delivery.nack(&e.to_string()).await

@@ -53,11 +53,17 @@ impl PreparationService {
                 .read(&rec.id, Some(std::slice::from_ref(&batch)))
                 .await?;
             let table = mlpipe_core::table::concat(&tables)?;
-            let key = rec.key.clone().ok_or_else(|| {
-                FeatureError::Definition(format!(
-                    "combined feature set `{name}`: source `{src}` has no key column; set `key` in its feature definition"
-                ))
-            })?;
+            // A source without `key` is stored keyed by row number (`ROW_KEY`): joining
+            // on that would pair unrelated rows.
+            let key = rec
+                .key
+                .clone()
+                .filter(|k| k != crate::ROW_KEY)
+                .ok_or_else(|| {
+                    FeatureError::Definition(format!(
+                        "combined feature set `{name}`: source `{src}` has no key column; set `key` in its feature definition"
+                    ))
+                })?;
             parts.push(serde_json::json!({"dataset": src, "feature_set": rec.id, "batch": batch}));
             sources.push((
                 JoinSource {

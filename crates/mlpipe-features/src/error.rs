@@ -45,5 +45,21 @@ pub enum FeatureError {
     Core(#[from] mlpipe_core::Error),
 }
 
+impl FeatureError {
+    /// Whether preparing the same batch again can succeed: a store or broker failure
+    /// that may pass; not bad data or a bad definition, which fail the same way every time.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            FeatureError::Core(e) => !matches!(
+                e,
+                mlpipe_core::Error::Schema(_)
+                    | mlpipe_core::Error::Arrow(_)
+                    | mlpipe_core::Error::InvalidInput(_)
+            ),
+            _ => false,
+        }
+    }
+}
+
 /// Result alias of this crate.
 pub type Result<T, E = FeatureError> = std::result::Result<T, E>;

@@ -38,6 +38,8 @@ pub struct QualityThresholds {
     pub max_type_mismatch_ratio: Option<f64>,
     /// Largest allowed share of IQR outliers in any numeric column.
     pub max_outlier_ratio: Option<f64>,
+    /// Largest allowed share of z-score outliers (|z| > 3) in any numeric column.
+    pub max_z_outlier_ratio: Option<f64>,
     /// Largest allowed |skewness| of any numeric column.
     pub max_abs_skewness: Option<f64>,
     /// Fail when a column (other than the label) holds a single value.
@@ -263,6 +265,18 @@ impl QualityReport {
                         "column `{}` has {} IQR outliers ({:.1}%, limit {:.1}%)",
                         c.name,
                         c.iqr_outliers,
+                        100.0 * r,
+                        100.0 * m
+                    ));
+                }
+            }
+            if let Some(m) = t.max_z_outlier_ratio {
+                let r = c.z_outliers as f64 / present;
+                if r > m {
+                    out.push(format!(
+                        "column `{}` has {} z-score outliers ({:.1}%, limit {:.1}%)",
+                        c.name,
+                        c.z_outliers,
                         100.0 * r,
                         100.0 * m
                     ));

@@ -66,6 +66,8 @@ fn load<T: for<'de> Deserialize<'de>>(kind: &str, v: &serde_json::Value) -> Resu
     crate::builtin::params(kind, v)
 }
 
+use crate::builtin::state::load_state;
+
 impl StepRegistry {
     /// A registry with every built-in step.
     pub fn builtin() -> Self {
@@ -73,13 +75,17 @@ impl StepRegistry {
         r.register_extractor(
             "numeric",
             |p| Ok(Box::new(numeric::Numeric(load("numeric", p)?))),
-            |s| Ok(Box::new(load::<numeric::FittedNumeric>("numeric", s)?)),
+            |s| {
+                Ok(Box::new(load_state::<numeric::FittedNumeric>(
+                    "numeric", s,
+                )?))
+            },
         );
         r.register_transformer(
             "standard_scaler",
             |p| Ok(Box::new(scale::StandardScaler(load("standard_scaler", p)?))),
             |s| {
-                Ok(Box::new(load::<scale::FittedStandardScaler>(
+                Ok(Box::new(load_state::<scale::FittedStandardScaler>(
                     "standard_scaler",
                     s,
                 )?))
@@ -106,19 +112,23 @@ impl StepRegistry {
         r.register_extractor(
             "hashing",
             |p| Ok(Box::new(hashing::FeatureHasher(load("hashing", p)?))),
-            |s| Ok(Box::new(load::<hashing::FittedHasher>("hashing", s)?)),
+            |s| Ok(Box::new(load_state::<hashing::FittedHasher>("hashing", s)?)),
         );
         r.register_extractor(
             "datetime",
             |p| Ok(Box::new(datetime::DateParts(load("datetime", p)?))),
-            |s| Ok(Box::new(load::<datetime::FittedDateParts>("datetime", s)?)),
+            |s| {
+                Ok(Box::new(load_state::<datetime::FittedDateParts>(
+                    "datetime", s,
+                )?))
+            },
         );
         macro_rules! transformer {
             ($kind:literal, $def:expr, $fitted:ty) => {
                 r.register_transformer(
                     $kind,
                     |p| Ok(Box::new($def(load($kind, p)?))),
-                    |s| Ok(Box::new(load::<$fitted>($kind, s)?)),
+                    |s| Ok(Box::new(load_state::<$fitted>($kind, s)?)),
                 );
             };
         }
@@ -144,7 +154,7 @@ impl StepRegistry {
         r.register_transformer(
             "log",
             |p| Ok(Box::new(load::<power::Log1p>("log", p)?)),
-            |s| Ok(Box::new(load::<power::FittedLog1p>("log", s)?)),
+            |s| Ok(Box::new(load_state::<power::FittedLog1p>("log", s)?)),
         );
         r.register_selector("k_best_chi2", |p| {
             Ok(Box::new(kbest::KBest {
@@ -169,7 +179,12 @@ impl StepRegistry {
         });
         r.fitted_transformers.insert(
             "column_subset".into(),
-            Arc::new(|s| Ok(Box::new(load::<select::ColumnSubset>("column_subset", s)?))),
+            Arc::new(|s| {
+                Ok(Box::new(load_state::<select::ColumnSubset>(
+                    "column_subset",
+                    s,
+                )?))
+            }),
         );
         r
     }

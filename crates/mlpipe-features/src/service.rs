@@ -16,7 +16,7 @@ use crate::registry::StepRegistry;
 use async_trait::async_trait;
 use mlpipe_core::broker::{Broker, BrokerExt, SubscribeOptions};
 use mlpipe_core::events::*;
-use mlpipe_core::service::{spawn_handler, EventHandler, HandlerError, ServiceHandle};
+use mlpipe_core::service::{spawn_handler, EventHandler, HandlerError, Permanent, ServiceHandle};
 use mlpipe_core::store::*;
 use mlpipe_core::table::concat;
 use mlpipe_core::{BatchId, Envelope, EventId, FeatureSetId};
@@ -330,7 +330,11 @@ impl EventHandler for PreparationService {
         let Event::RawDataExtracted(e) = &env.event else {
             return Ok(());
         };
-        self.prepare(&e.dataset, &e.batch_id, Some(&env.id)).await?;
-        Ok(())
+        match self.prepare(&e.dataset, &e.batch_id, Some(&env.id)).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_transient() => Err(e.into()),
+            // Bad data or a bad definition fails the same way on every delivery.
+            Err(e) => Err(Permanent::new(e).into()),
+        }
     }
 }

@@ -291,3 +291,85 @@ fn public_types_are_send_and_sync() {
     check::<Box<dyn FittedExtractor>>();
     check::<Box<dyn Selector>>();
 }
+
+/// Every array in `state` (at any depth) whose items are all numbers or nulls.
+fn numeric_arrays(v: &mut serde_json::Value, out: &mut Vec<String>, path: &str) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, x) in m.iter_mut() {
+                numeric_arrays(x, out, &format!("{path}/{k}"));
+            }
+        }
+        serde_json::Value::Array(a)
+            if !a.is_empty() && a.iter().all(|x| x.is_number() || x.is_null()) =>
+        {
+            out.push(path.to_string());
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn stored_state_that_does_not_fit_together_is_refused_on_load_not_a_panic_later() {
+    let x = array![
+        [1.0, 2.0, 3.0],
+        [2.0, 1.0, 5.0],
+        [4.0, 3.0, 1.0],
+        [3.0, 5.0, 2.0],
+        [5.0, 4.0, 4.0]
+    ];
+    let registry = StepRegistry::builtin();
+    let mut checked = 0;
+    for kind in TRANSFORMERS {
+        let fitted = fit(kind, spec(kind), &x).unwrap();
+        let state = fitted.state();
+        // The intact state loads.
+        registry.load_transformer(kind, &state).unwrap();
+        let mut paths = Vec::new();
+        numeric_arrays(&mut state.clone(), &mut paths, "");
+        for path in paths {
+            let mut broken = state.clone();
+            let list = broken.pointer_mut(&path).unwrap().as_array_mut().unwrap();
+            if path.ends_with("/indicators") || path.contains("/terms") {
+                // Index lists: one past the end instead of one short.
+                list.push(serde_json::json!(99));
+            } else {
+                list.pop();
+            }
+            let err = registry.load_transformer(kind, &broken).err();
+            assert!(
+                matches!(&err, Some(FeatureError::Definition(m)) if m.contains("inconsistent")),
+                "{kind} {path}: {err:?}"
+            );
+            checked += 1;
+        }
+    }
+    // Polynomial terms are lists of lists: break one index.
+    let poly = fit("polynomial", spec("polynomial"), &x).unwrap().state();
+    let mut broken = poly.clone();
+    broken["terms"][3] = serde_json::json!([0, 7]);
+    assert!(matches!(
+        registry.load_transformer("polynomial", &broken),
+        Err(FeatureError::Definition(m)) if m.contains("column 7 of 3")
+    ));
+    // Bucket cut points out of order.
+    let mut broken = fit("bucketize", spec("bucketize"), &x).unwrap().state();
+    broken["cuts"][0] = serde_json::json!([3.0, 2.0]);
+    assert!(matches!(
+        registry.load_transformer("bucketize", &broken),
+        Err(FeatureError::Definition(m)) if m.contains("not ascending")
+    ));
+    // A hasher of width 0 would divide by zero on the first value.
+    let hasher = serde_json::json!({"columns": ["city"], "n_features": 0, "alternate_sign": true, "input_type": "dict"});
+    assert!(matches!(
+        registry.load_extractor("hashing", &hasher),
+        Err(FeatureError::Definition(m)) if m.contains("n_features = 0")
+    ));
+    // A selected subset naming a column the input does not have.
+    let subset = serde_json::json!({"selector": "columns", "input": ["a", "b"], "kept": [0, 2], "scores": []});
+    assert!(matches!(
+        registry.load_transformer("column_subset", &subset),
+        Err(FeatureError::Definition(m)) if m.contains("column 2 of 2")
+    ));
+    assert!(checked >= 12, "{checked} lists broken");
+}

@@ -137,6 +137,60 @@ fn pipelines() -> Vec<PipelineDef> {
             ],
             None,
         ),
+        // Parameter variants, each the last step so nothing after it hides a difference.
+        PipelineDef {
+            extract: vec![
+                numeric.clone(),
+                StepSpec::new("hashing")
+                    .with("columns", ["city", "b"])
+                    .with("n_features", 8)
+                    .with("input_type", "string")
+                    .with("alternate_sign", false),
+                StepSpec::new("datetime")
+                    .with("columns", ["ts"])
+                    .with("parts", ["hour", "weekday"]),
+            ],
+            ..base(
+                vec![
+                    StepSpec::new("imputer").with("strategy", "mean"),
+                    StepSpec::new("standard_scaler").with("with_mean", false),
+                ],
+                None,
+            )
+        },
+        PipelineDef {
+            extract: vec![numeric.clone()],
+            ..base(
+                vec![
+                    StepSpec::new("imputer").with("strategy", "median"),
+                    StepSpec::new("standard_scaler").with("with_std", false),
+                ],
+                None,
+            )
+        },
+        PipelineDef {
+            extract: vec![numeric.clone()],
+            ..base(
+                vec![
+                    StepSpec::new("imputer").with("strategy", "median"),
+                    StepSpec::new("bucketize")
+                        .with("n_bins", 4)
+                        .with("quantile_method", "linear"),
+                ],
+                None,
+            )
+        },
+        PipelineDef {
+            extract: vec![numeric.clone()],
+            ..base(
+                vec![
+                    StepSpec::new("imputer").with("strategy", "constant"),
+                    StepSpec::new("standard_scaler"),
+                    StepSpec::new("polynomial").with("include_bias", true),
+                ],
+                None,
+            )
+        },
     ]
 }
 

@@ -130,6 +130,72 @@ fn quality_report_matches_scipy_on_breast_cancer() {
         .collect();
     assert_eq!(counts, floats(&f["label_counts"]));
     assert!(report.columns.iter().all(|c| c.missing == 0 && !c.constant));
+
+    // Each outlier and skewness limit, set just under the worst column's pinned value,
+    // names exactly the columns over it.
+    let over = |values: &[f64], limit: f64| -> Vec<String> {
+        names
+            .iter()
+            .zip(values)
+            .filter(|(_, v)| **v > limit)
+            .map(|(n, _)| n.clone())
+            .collect()
+    };
+    let worst = |values: &[f64]| values.iter().fold(0.0f64, |m, v| m.max(*v));
+    let iqr_ratio: Vec<f64> = iqr.iter().map(|c| c / 569.0).collect();
+    let z_ratio: Vec<f64> = z.iter().map(|c| c / 569.0).collect();
+    let abs_skew: Vec<f64> = skew.iter().map(|s| s.abs()).collect();
+    for (limits, values, what) in [
+        (
+            QualityThresholds {
+                max_outlier_ratio: Some(worst(&iqr_ratio) - 1e-9),
+                ..Default::default()
+            },
+            &iqr_ratio,
+            "IQR outliers",
+        ),
+        (
+            QualityThresholds {
+                max_z_outlier_ratio: Some(worst(&z_ratio) - 1e-9),
+                ..Default::default()
+            },
+            &z_ratio,
+            "z-score outliers",
+        ),
+        (
+            QualityThresholds {
+                max_abs_skewness: Some(worst(&abs_skew) - 1e-9),
+                ..Default::default()
+            },
+            &abs_skew,
+            "skewness",
+        ),
+    ] {
+        let problems = report.problems(&limits);
+        let flagged = over(values, worst(values) - 1e-9);
+        assert!(!flagged.is_empty());
+        assert_eq!(problems.len(), flagged.len(), "{what}: {problems:?}");
+        for (p, name) in problems.iter().zip(&flagged) {
+            assert!(p.contains(&format!("`{name}`")) && p.contains(what), "{p}");
+        }
+        let err = report.check(&limits).unwrap_err();
+        assert!(
+            matches!(&err, FeatureError::Quality(m) if m.contains(what)),
+            "{err}"
+        );
+        // Just over the worst value, nothing is flagged.
+        let mut relaxed = limits.clone();
+        for l in [
+            &mut relaxed.max_outlier_ratio,
+            &mut relaxed.max_z_outlier_ratio,
+            &mut relaxed.max_abs_skewness,
+        ] {
+            if let Some(v) = l.as_mut() {
+                *v += 2e-9;
+            }
+        }
+        assert!(report.check(&relaxed).is_ok(), "{what}");
+    }
 }
 
 #[test]
@@ -237,6 +303,73 @@ async fn preparation_runs_the_quality_report_and_fails_on_thresholds() {
         actions.contains(&("quality.failed", "raw_batch:b-bad".to_string())),
         "{actions:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_failing_its_quality_gate_is_dead_lettered_at_once_not_retried() {
+    use mlpipe_core::events::{Envelope, RawDataExtracted};
+    let stores = Stores::in_memory();
+    let broker = Arc::new(InProcessBroker::new());
+    let opts = SubscribeOptions {
+        max_deliveries: 5,
+        ack_wait: std::time::Duration::from_secs(5),
+        backoff: vec![std::time::Duration::from_millis(10)],
+    };
+    let mut dlq = broker
+        .subscribe(
+            &mlpipe_core::broker::dead_letter_topic(Topic::RawDataExtracted.as_str()),
+            "t",
+            opts.clone(),
+        )
+        .await
+        .unwrap();
+    let ids: Vec<String> = (0..20).map(|i| format!("k{i}")).collect();
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let data = rows_to_batch(&rows(&ids, 10), schema()).unwrap();
+    let batch = put_raw(&stores, "strict", "b-bad", data).await;
+    let strict = QualityThresholds {
+        min_class_ratio: Some(0.25),
+        ..Default::default()
+    };
+    let config = PrepareConfig {
+        datasets: BTreeMap::from([("strict".to_string(), dataset(Some("label"), Some(strict)))]),
+        combined: BTreeMap::new(),
+    };
+    let svc = Arc::new(service(&stores, broker.clone(), config));
+    let h = svc.start(opts).await.unwrap();
+    let env = Envelope::new(Event::RawDataExtracted(RawDataExtracted {
+        dataset: "strict".into(),
+        batch_id: batch.clone(),
+        rows: 20,
+        quarantined: 0,
+    }));
+    broker.publish_event(&env).await.unwrap();
+    let d = tokio::time::timeout(std::time::Duration::from_secs(10), dlq.next())
+        .await
+        .expect("nothing dead-lettered")
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.message.id, env.id);
+    assert_eq!(
+        d.message.headers.get("mlpipe-attempts").map(String::as_str),
+        Some("1"),
+        "a quality failure is not retried"
+    );
+    assert!(d
+        .message
+        .headers
+        .get("mlpipe-error")
+        .is_some_and(|e| e.contains("imbalanced")));
+    h.shutdown().await;
+    let failed = stores
+        .lineage
+        .audit_trail(None)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|a| a.action == "quality.failed")
+        .count();
+    assert_eq!(failed, 1, "audited once, not once per retry");
 }
 
 async fn combined_run(a_first: bool) -> (FeatureSetId, RecordBatch, Vec<String>) {
@@ -348,6 +481,45 @@ async fn combined_run(a_first: bool) -> (FeatureSetId, RecordBatch, Vec<String>)
         .unwrap();
     assert!(p.pipeline().is_some());
     (id, table, datasets)
+}
+
+#[tokio::test]
+async fn a_combined_source_without_a_key_is_refused_not_joined_by_row_number() {
+    let stores = Stores::in_memory();
+    let broker: Arc<dyn Broker> = Arc::new(InProcessBroker::new());
+    let a = rows_to_batch(&rows(&["u1", "u2", "u3"], 2), schema()).unwrap();
+    let b = rows_to_batch(&rows(&["u3", "u2", "u1"], 2), schema()).unwrap();
+    let ba = put_raw(&stores, "keyed", "raw-a", a).await;
+    let bb = put_raw(&stores, "keyless", "raw-b", b).await;
+    let mut keyless = dataset(None, None);
+    keyless.pipeline.key = None;
+    let config = PrepareConfig {
+        datasets: BTreeMap::from([
+            ("keyed".to_string(), dataset(Some("label"), None)),
+            ("keyless".to_string(), keyless),
+        ]),
+        combined: BTreeMap::from([(
+            "both".to_string(),
+            CombinedFeatures {
+                sources: vec!["keyed".into(), "keyless".into()],
+                key: "id".into(),
+                replicate_online: true,
+            },
+        )]),
+    };
+    let svc = service(&stores, broker, config);
+    svc.prepare("keyed", &ba, None).await.unwrap().unwrap();
+    let err = svc.prepare("keyless", &bb, None).await.unwrap_err();
+    assert!(
+        matches!(&err, FeatureError::Definition(m) if m.contains("`keyless` has no key column")),
+        "{err}"
+    );
+    assert!(stores
+        .features
+        .feature_sets(Some("both"))
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 #[tokio::test]

@@ -410,12 +410,7 @@ fn datetime_parts_match_pandas() {
 
 #[test]
 fn infrequent_categories_match_one_hot_encoder_min_frequency() {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/sklearn_features_extra.json"
-    ))
-    .unwrap();
-    let f: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let f = extra_fixture();
     let want = &f["one_hot_infrequent"];
     let (names, out, e) = extract(
         StepSpec::new("one_hot")
@@ -444,4 +439,94 @@ fn infrequent_categories_match_one_hot_encoder_min_frequency() {
         .load_extractor("one_hot", &e.state())
         .unwrap();
     assert_eq!(back.extract_batch(&mixed_batch()).unwrap(), out);
+}
+
+fn extra_fixture() -> serde_json::Value {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/sklearn_features_extra.json"
+    ))
+    .unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn clip_matches_numpy_clip_with_fixed_and_quantile_bounds() {
+    let f = fixture();
+    let input = matrix(&f["mixed"]["impute_input"]["values"]);
+    let x = Array2::from_shape_fn((input.len(), 2), |(i, j)| input[i][j]);
+    let extra = extra_fixture();
+    let c = &extra["clip"];
+    let names = strings(&c["columns"]);
+    let fixed = &c["fixed"];
+    let t = fit_t(
+        StepSpec::new("clip")
+            .with("lower", fixed["lower"].as_f64().unwrap())
+            .with("upper", fixed["upper"].as_f64().unwrap()),
+        &x,
+        &names,
+    );
+    let out = t.transform_batch(x.view()).unwrap();
+    let rows: Vec<Vec<f64>> = out.outer_iter().map(|r| r.to_vec()).collect();
+    // NaN stays NaN (close() treats NaN = NaN); every other value is exact.
+    close_rows(&rows, &matrix(&fixed["output"]), 0.0, "clip fixed");
+    let q = &c["quantile"];
+    let t = fit_t(
+        StepSpec::new("clip")
+            .with("lower_quantile", q["lower_quantile"].as_f64().unwrap())
+            .with("upper_quantile", q["upper_quantile"].as_f64().unwrap()),
+        &x,
+        &names,
+    );
+    let state = t.state();
+    close(
+        &floats(&state["lower"]),
+        &floats(&q["lower"]),
+        1e-15,
+        "lower",
+    );
+    close(
+        &floats(&state["upper"]),
+        &floats(&q["upper"]),
+        1e-15,
+        "upper",
+    );
+    let out = t.transform_batch(x.view()).unwrap();
+    let rows: Vec<Vec<f64>> = out.outer_iter().map(|r| r.to_vec()).collect();
+    close_rows(&rows, &matrix(&q["output"]), 1e-15, "clip quantile");
+    // Some values really were clipped on each side.
+    assert!(rows
+        .iter()
+        .zip(&input)
+        .any(|(o, i)| o[1] != i[1] && i[1] < o[1]));
+    assert!(rows
+        .iter()
+        .zip(&input)
+        .any(|(o, i)| o[1] != i[1] && i[1] > o[1]));
+}
+
+#[test]
+fn hashing_in_dict_mode_matches_feature_hasher_dict() {
+    let extra = extra_fixture();
+    let h = &extra["feature_hasher_dict"];
+    let b = mixed_batch();
+    for (key, alternate) in [
+        ("alternate_sign_true", true),
+        ("alternate_sign_false", false),
+    ] {
+        let (_, out, e) = extract(
+            StepSpec::new("hashing")
+                .with("columns", strings(&h["columns"]))
+                .with("n_features", 16)
+                .with("alternate_sign", alternate),
+        );
+        let got: Vec<Vec<f64>> = out.outer_iter().map(|r| r.to_vec()).collect();
+        assert_eq!(got, matrix(&h[key]["output"]), "{key}");
+        // The row path gives the same vectors.
+        for (i, row) in mlpipe_core::table::rows_of(&b).unwrap().iter().enumerate() {
+            let mut v = Vec::new();
+            e.extract_row(row, &mut v).unwrap();
+            assert_eq!(v, got[i], "{key} row {i}");
+        }
+    }
 }

@@ -13,6 +13,7 @@ pub mod power;
 pub mod scale;
 pub mod scalers;
 pub mod select;
+pub(crate) mod state;
 
 use crate::error::{FeatureError, Result};
 use ndarray::{Array2, ArrayView2, Zip};

@@ -31,7 +31,8 @@ impl Default for PolynomialParams {
     }
 }
 
-/// Polynomial and interaction terms.
+/// Polynomial and interaction terms. `NaN` and infinities are multiplied like any other
+/// value (a product with a `NaN` is `NaN`), so impute before this step when that matters.
 #[derive(Clone, Debug, Default)]
 pub struct Polynomial(pub PolynomialParams);
 
@@ -71,6 +72,28 @@ fn combinations(n: usize, k: usize, replace: bool) -> Vec<Vec<usize>> {
     out
 }
 
+/// How many combinations [`combinations`] gives: C(n + k − 1, k) with replacement, else
+/// C(n, k); saturating at `usize::MAX`.
+fn combination_count(n: usize, k: usize, replace: bool) -> usize {
+    let top = if replace {
+        (n + k).saturating_sub(1)
+    } else {
+        n
+    };
+    if k > top {
+        return 0;
+    }
+    // C(top, k) = Π (top − k + i) / i, exact at each step.
+    let mut c: u128 = 1;
+    for i in 1..=k as u128 {
+        c = match c.checked_mul(top as u128 - k as u128 + i) {
+            Some(v) => v / i,
+            None => return usize::MAX,
+        };
+    }
+    usize::try_from(c).unwrap_or(usize::MAX)
+}
+
 /// Upper bound on output columns, to refuse definitions that would exhaust memory.
 const MAX_TERMS: usize = 100_000;
 
@@ -108,14 +131,17 @@ impl Transformer for Polynomial {
             terms.push(Vec::new());
         }
         for d in 1..=p.degree {
-            terms.extend(combinations(names.len(), d, !p.interaction_only));
-            if terms.len() > MAX_TERMS {
+            // Counted before they are built, so a huge definition is refused without
+            // first filling memory with its terms.
+            let count = combination_count(names.len(), d, !p.interaction_only);
+            if terms.len().saturating_add(count) > MAX_TERMS {
                 return Err(FeatureError::Definition(format!(
                     "polynomial: {} columns of degree {} give more than {MAX_TERMS} terms",
                     names.len(),
                     p.degree
                 )));
             }
+            terms.extend(combinations(names.len(), d, !p.interaction_only));
         }
         Ok(Box::new(FittedPolynomial {
             input: names.to_vec(),
@@ -187,5 +213,27 @@ impl FittedTransformer for FittedPolynomial {
     }
     fn state(&self) -> serde_json::Value {
         to_state(self)
+    }
+}
+
+#[cfg(test)]
+mod count_tests {
+    use super::{combination_count, combinations};
+
+    #[test]
+    fn the_count_is_the_number_of_combinations_built() {
+        for n in 0..7 {
+            for k in 1..5 {
+                for replace in [false, true] {
+                    assert_eq!(
+                        combination_count(n, k, replace),
+                        combinations(n, k, replace).len(),
+                        "n={n} k={k} replace={replace}"
+                    );
+                }
+            }
+        }
+        // 10,000 columns of degree 8 would be ~2.5e27 terms: counted, not built.
+        assert_eq!(combination_count(10_000, 8, true), usize::MAX);
     }
 }
