@@ -193,6 +193,7 @@ fn row_bench(rows_n: usize) {
         ],
         transform: vec![StepSpec::new("imputer"), StepSpec::new("standard_scaler")],
         select: None,
+        fit_split: None,
     };
     let fitted = FeaturePipeline::new(def, Arc::new(StepRegistry::builtin()))
         .fit(std::slice::from_ref(&batch))

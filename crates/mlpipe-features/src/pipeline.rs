@@ -40,6 +40,16 @@ pub struct PipelineDef {
     pub transform: Vec<StepSpec>,
     /// Optional selection strategy, applied last.
     pub select: Option<StepSpec>,
+    /// Fit every step on the training part of this split only, then transform every row:
+    /// statistics, categories and selections never see the evaluation rows (no leakage
+    /// into evaluation). The rows are the ones the segregation API gives training under
+    /// the same split, so training must use this split (the trainer refuses another).
+    ///
+    /// ```toml
+    /// fit_split = { strategy = "stratified", train_ratio = 0.8, seed = 7 }
+    /// ```
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fit_split: Option<mlpipe_split::SplitConfig>,
 }
 
 /// A definition bound to the registry that knows its steps.
@@ -98,7 +108,21 @@ impl FeaturePipeline {
             .collect()
     }
 
-    /// Fits every step on `raw`, in order, and returns the fitted pipeline.
+    /// The rows of `data` in the training part of `split`.
+    fn training_rows(
+        &self,
+        split: &mlpipe_split::SplitConfig,
+        data: &RecordBatch,
+    ) -> Result<RecordBatch> {
+        let s = split
+            .split_table(std::slice::from_ref(data), self.def.label.as_deref())
+            .map_err(|e| FeatureError::Definition(format!("fit_split: {e}")))?;
+        let rows = arrow_array::UInt32Array::from(s.train);
+        Ok(arrow_select::take::take_record_batch(data, &rows).map_err(mlpipe_core::Error::from)?)
+    }
+
+    /// Fits every step on `raw`, in order (on the training part of `fit_split` only,
+    /// when the definition has one), and returns the fitted pipeline.
     pub fn fit(&self, raw: &[RecordBatch]) -> Result<FittedPipeline> {
         let data = if raw.is_empty() {
             return Err(FeatureError::EmptyData {
@@ -112,6 +136,10 @@ impl FeaturePipeline {
                 step: "pipeline".into(),
             });
         }
+        let data = match &self.def.fit_split {
+            Some(split) => self.training_rows(split, &data)?,
+            None => data,
+        };
         let labels = match &self.def.label {
             Some(l) => Some(label_values(&data, l)?),
             None => None,

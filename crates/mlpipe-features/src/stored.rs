@@ -29,7 +29,7 @@ pub struct CombinedFeatureSet {
 #[derive(Debug)]
 pub enum StoredFeatures {
     /// A fitted pipeline.
-    Pipeline(FittedPipeline),
+    Pipeline(Box<FittedPipeline>),
     /// A combined feature set: read its vectors by key (online store) or its tables.
     Combined(CombinedFeatureSet),
 }
@@ -114,5 +114,7 @@ pub async fn load_features(
             key,
         }));
     }
-    Ok(StoredFeatures::Pipeline(pipeline_of(&rec, registry)?))
+    Ok(StoredFeatures::Pipeline(Box::new(pipeline_of(
+        &rec, registry,
+    )?)))
 }

@@ -77,6 +77,7 @@ fn pipelines() -> Vec<PipelineDef> {
         ],
         transform,
         select,
+        fit_split: None,
     };
     vec![
         base(
@@ -164,6 +165,17 @@ fn pipelines() -> Vec<PipelineDef> {
                 vec![
                     StepSpec::new("imputer").with("strategy", "median"),
                     StepSpec::new("standard_scaler").with("with_std", false),
+                ],
+                None,
+            )
+        },
+        // Fitted on the training part of a split only.
+        PipelineDef {
+            fit_split: Some(mlpipe_split::SplitConfig::default()),
+            ..base(
+                vec![
+                    StepSpec::new("imputer").with("strategy", "mean"),
+                    StepSpec::new("standard_scaler"),
                 ],
                 None,
             )

@@ -154,6 +154,14 @@ impl TrainingService {
             tracing::info!(dataset, "no training configured for this dataset; skipping");
             return Ok(None);
         };
+        // A feature set fitted on the training part of a split only is trained with that
+        // split, so no row its steps saw ends up in evaluation.
+        let record = self.stores.features.feature_set(fs).await?;
+        let batch_ids = match batches {
+            Some(b) => b.to_vec(),
+            None => self.stores.features.batches(fs).await?,
+        };
+        cfg.split.check_against_fit(&record, &batch_ids)?;
         let seg = SegregationApi::new(self.stores.features.clone(), self.stores.lineage.clone());
         let strategy = cfg.split.build()?;
         let split = seg

@@ -22,6 +22,7 @@ pub mod rng;
 mod segregation;
 mod strategy;
 mod stratified;
+mod table;
 mod time;
 mod warnings;
 
@@ -34,5 +35,6 @@ pub use strategy::{
     FnSplit, RandomSplit, SequentialSplit, SplitIndices, SplitInput, SplitStrategy,
 };
 pub use stratified::StratifiedSplit;
+pub use table::FIT_SPLIT_POINTER;
 pub use time::TimeSplit;
 pub use warnings::{assess, SplitWarning, Subset, WarningPolicy};

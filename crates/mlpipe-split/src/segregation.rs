@@ -387,7 +387,7 @@ impl SegregationApi {
     }
 }
 
-fn has_column(data: &[arrow_array::RecordBatch], name: &str) -> Result<()> {
+pub(crate) fn has_column(data: &[arrow_array::RecordBatch], name: &str) -> Result<()> {
     match data.first() {
         Some(b) if b.column_by_name(name).is_none() => Err(SplitError::UnknownColumn(name.into())),
         _ => Ok(()),
@@ -408,7 +408,7 @@ fn column_cells(data: &[arrow_array::RecordBatch], name: &str) -> Result<Vec<mlp
     Ok(out)
 }
 
-fn column_text(data: &[arrow_array::RecordBatch], name: &str) -> Result<Vec<String>> {
+pub(crate) fn column_text(data: &[arrow_array::RecordBatch], name: &str) -> Result<Vec<String>> {
     use mlpipe_core::Value;
     Ok(column_cells(data, name)?
         .into_iter()
@@ -423,7 +423,7 @@ fn column_text(data: &[arrow_array::RecordBatch], name: &str) -> Result<Vec<Stri
         .collect())
 }
 
-fn column_times(data: &[arrow_array::RecordBatch], name: &str) -> Result<Vec<i64>> {
+pub(crate) fn column_times(data: &[arrow_array::RecordBatch], name: &str) -> Result<Vec<i64>> {
     use mlpipe_core::Value;
     column_cells(data, name)?
         .into_iter()
@@ -444,7 +444,7 @@ fn column_times(data: &[arrow_array::RecordBatch], name: &str) -> Result<Vec<i64
         .collect()
 }
 
-fn check_indices(s: &SplitIndices, rows: usize) -> Result<()> {
+pub(crate) fn check_indices(s: &SplitIndices, rows: usize) -> Result<()> {
     let mut seen = vec![false; rows];
     for &i in s.train.iter().chain(&s.test) {
         let slot = seen.get_mut(i as usize).ok_or_else(|| {
