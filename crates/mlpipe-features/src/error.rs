@@ -50,12 +50,10 @@ impl FeatureError {
     /// that may pass; not bad data or a bad definition, which fail the same way every time.
     pub fn is_transient(&self) -> bool {
         match self {
-            FeatureError::Core(e) => !matches!(
-                e,
-                mlpipe_core::Error::Schema(_)
-                    | mlpipe_core::Error::Arrow(_)
-                    | mlpipe_core::Error::InvalidInput(_)
-            ),
+            // Not found: the batch or record may not be visible yet.
+            FeatureError::Core(e) => {
+                e.is_transient() || matches!(e, mlpipe_core::Error::NotFound { .. })
+            }
             _ => false,
         }
     }

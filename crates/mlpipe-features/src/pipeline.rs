@@ -114,6 +114,25 @@ impl FeaturePipeline {
         split: &mlpipe_split::SplitConfig,
         data: &RecordBatch,
     ) -> Result<RecordBatch> {
+        // Training later splits the stored feature table, which keeps only the key, the
+        // label and the features: the split may read no other column, or the two splits
+        // would differ.
+        let refuse = |what: &str| Err(FeatureError::Definition(format!("fit_split: {what}")));
+        if split.label_column.is_some() && split.label_column != self.def.label {
+            return refuse("`label_column` must be the pipeline's label (or left out)");
+        }
+        if split.time_column.is_some() {
+            return refuse(
+                "a time column is not kept in the feature table, so training could not \
+                 split it the same way; on time-ordered rows use `sequential`",
+            );
+        }
+        if split.group_column.is_some() && split.group_column != self.def.key {
+            return refuse(
+                "`group_column` must be the pipeline's key: no other column is kept in \
+                 the feature table for training to split it the same way",
+            );
+        }
         let s = split
             .split_table(std::slice::from_ref(data), self.def.label.as_deref())
             .map_err(|e| FeatureError::Definition(format!("fit_split: {e}")))?;

@@ -166,6 +166,13 @@ impl PreparationService {
             tracing::info!(dataset, "no feature definition for this dataset; skipping");
             return Ok(None);
         };
+        if cfg.pipeline.fit_split.is_some() && !cfg.refit {
+            return Err(FeatureError::Definition(format!(
+                "dataset `{dataset}`: `fit_split` needs `refit = true`: a reused feature set \
+                 grows by batches its steps never saw, and a split over all of them would put \
+                 fitted rows into evaluation"
+            )));
+        }
         let raw = self.stores.raw.read(batch).await?;
         if raw.is_empty() {
             return Err(FeatureError::EmptyData {
@@ -226,7 +233,17 @@ impl PreparationService {
                 Ok((p, table))
             })
             .await
-            .map_err(|e| FeatureError::Shape(format!("feature task failed: {e}")))??
+            .map_err(|e| {
+                if e.is_cancelled() {
+                    // Shutting down: another delivery will do it.
+                    FeatureError::Core(mlpipe_core::Error::transient(
+                        "prepare",
+                        "the feature task was cancelled",
+                    ))
+                } else {
+                    FeatureError::Shape(format!("feature task failed: {e}"))
+                }
+            })??
         };
         let fs = pipeline.id().clone();
         self.stores
@@ -296,7 +313,25 @@ impl PreparationService {
         };
         self.broker.publish_event(&env).await?;
         tracing::info!(dataset, batch = %batch, feature_set = %fs, rows, "features generated");
-        let combined = self.combine_ready(dataset, cause).await?;
+        // This dataset's features are stored and announced: a combined set that cannot
+        // be built is reported, not a reason to dead-letter (or redo) this batch.
+        let combined = match self.combine_ready(dataset, cause).await {
+            Ok(c) => c,
+            Err(e) if e.is_transient() => return Err(e),
+            Err(e) => {
+                tracing::error!(dataset, error = %e, "combined feature set not built");
+                self.stores
+                    .lineage
+                    .audit(AuditRecord::now(
+                        GROUP,
+                        "combined.failed",
+                        &node,
+                        serde_json::json!({"dataset": dataset, "error": e.to_string()}),
+                    ))
+                    .await?;
+                Vec::new()
+            }
+        };
         Ok(Some(PrepareReport {
             feature_set_id: fs,
             rows,

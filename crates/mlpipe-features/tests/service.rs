@@ -509,10 +509,18 @@ async fn a_combined_source_without_a_key_is_refused_not_joined_by_row_number() {
     };
     let svc = service(&stores, broker, config);
     svc.prepare("keyed", &ba, None).await.unwrap().unwrap();
-    let err = svc.prepare("keyless", &bb, None).await.unwrap_err();
-    assert!(
-        matches!(&err, FeatureError::Definition(m) if m.contains("`keyless` has no key column")),
-        "{err}"
+    // The keyless dataset's own features are stored; the combined set is not built, and
+    // the reason is audited (the dataset's event is not failed for it).
+    let report = svc.prepare("keyless", &bb, None).await.unwrap().unwrap();
+    assert!(report.combined.is_empty());
+    assert_eq!(
+        stores
+            .features
+            .feature_sets(Some("keyless"))
+            .await
+            .unwrap()
+            .len(),
+        1
     );
     assert!(stores
         .features
@@ -520,6 +528,19 @@ async fn a_combined_source_without_a_key_is_refused_not_joined_by_row_number() {
         .await
         .unwrap()
         .is_empty());
+    let trail = stores.lineage.audit_trail(None).await.unwrap();
+    let failed: Vec<&AuditRecord> = trail
+        .iter()
+        .filter(|a| a.action == "combined.failed")
+        .collect();
+    assert_eq!(failed.len(), 1, "{trail:?}");
+    assert!(
+        failed[0].detail["error"]
+            .as_str()
+            .is_some_and(|m| m.contains("`keyless` has no key column")),
+        "{:?}",
+        failed[0].detail
+    );
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use crate::facade::TrainingData;
 use async_trait::async_trait;
 use mlpipe_core::broker::{Broker, BrokerExt, SubscribeOptions};
 use mlpipe_core::events::*;
-use mlpipe_core::service::{spawn_handler, EventHandler, HandlerError, ServiceHandle};
+use mlpipe_core::service::{spawn_handler, EventHandler, HandlerError, Permanent, ServiceHandle};
 use mlpipe_core::store::*;
 use mlpipe_core::{Envelope, EventId, FeatureSetId, ModelId, ModelRef, RunId};
 use mlpipe_split::{LabeledSet, SegregationApi};
@@ -154,14 +154,8 @@ impl TrainingService {
             tracing::info!(dataset, "no training configured for this dataset; skipping");
             return Ok(None);
         };
-        // A feature set fitted on the training part of a split only is trained with that
-        // split, so no row its steps saw ends up in evaluation.
-        let record = self.stores.features.feature_set(fs).await?;
-        let batch_ids = match batches {
-            Some(b) => b.to_vec(),
-            None => self.stores.features.batches(fs).await?,
-        };
-        cfg.split.check_against_fit(&record, &batch_ids)?;
+        // A feature set fitted on the training part of a split (`fit_split`) is refused
+        // by the segregation API under any other split of the rows it was fitted on.
         let seg = SegregationApi::new(self.stores.features.clone(), self.stores.lineage.clone());
         let strategy = cfg.split.build()?;
         let split = seg
@@ -412,13 +406,22 @@ impl EventHandler for TrainingService {
         let Event::FeaturesGenerated(e) = &env.event else {
             return Ok(());
         };
-        self.train(
-            &e.dataset,
-            &e.feature_set_id,
-            Some(&e.batch_ids),
-            Some(&env.id),
-        )
-        .await?;
-        Ok(())
+        match self
+            .train(
+                &e.dataset,
+                &e.feature_set_id,
+                Some(&e.batch_ids),
+                Some(&env.id),
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            // A split refused (bad parameters, or rows the features were fitted on)
+            // is refused again on every delivery.
+            Err(ModelError::Split(s)) if !s.is_transient() => {
+                Err(Permanent::new(ModelError::Split(s)).into())
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 }

@@ -186,20 +186,98 @@ async fn steps_are_fitted_on_the_training_rows_the_trainer_then_trains_on() {
     );
 }
 
-#[tokio::test]
-async fn a_fit_split_that_cannot_be_computed_is_a_definition_error() {
-    let bad: SplitConfig = toml::from_str("strategy = \"time\"\ntrain_ratio = 0.7").unwrap();
+#[test]
+fn a_fit_split_training_could_not_repeat_is_a_definition_error() {
+    for (split, why) in [
+        // Needs a time column it was not given.
+        ("strategy = \"time\"\ntrain_ratio = 0.7", "fit_split:"),
+        // Columns the feature table does not keep.
+        (
+            "strategy = \"time\"\ntrain_ratio = 0.7\ntime_column = \"z\"",
+            "time column is not kept",
+        ),
+        (
+            "strategy = \"group\"\ntrain_ratio = 0.7\ngroup_column = \"z\"",
+            "must be the pipeline's key",
+        ),
+        (
+            "strategy = \"stratified\"\ntrain_ratio = 0.7\nlabel_column = \"z\"",
+            "must be the pipeline's label",
+        ),
+    ] {
+        let def = PipelineDef {
+            label: Some("y".into()),
+            key: Some("id".into()),
+            extract: vec![StepSpec::new("numeric").with("columns", ["x"])],
+            fit_split: Some(toml::from_str(split).unwrap()),
+            ..Default::default()
+        };
+        let err = FeaturePipeline::new(def, Arc::new(StepRegistry::builtin()))
+            .fit(&[raw()])
+            .unwrap_err();
+        assert!(
+            matches!(&err, FeatureError::Definition(m) if m.contains(why)),
+            "{split}: {err}"
+        );
+    }
+    // Groups by the key are kept, so they may be used.
     let def = PipelineDef {
         label: Some("y".into()),
+        key: Some("id".into()),
         extract: vec![StepSpec::new("numeric").with("columns", ["x"])],
-        fit_split: Some(bad),
+        fit_split: Some(
+            toml::from_str(
+                "strategy = \"group\"\ntrain_ratio = 0.7\nseed = 3\ngroup_column = \"id\"",
+            )
+            .unwrap(),
+        ),
         ..Default::default()
     };
-    let err = FeaturePipeline::new(def, Arc::new(StepRegistry::builtin()))
+    FeaturePipeline::new(def, Arc::new(StepRegistry::builtin()))
         .fit(&[raw()])
+        .unwrap();
+}
+
+#[test]
+fn fit_split_reads_from_a_dataset_section_of_the_configuration() {
+    let config: PrepareConfig = toml::from_str(
+        r#"
+        [datasets.d]
+        label = "y"
+        key = "id"
+        transform = [{ kind = "standard_scaler" }]
+        fit_split = { strategy = "stratified", train_ratio = 0.7, seed = 7 }
+        "#,
+    )
+    .unwrap();
+    assert_eq!(config.datasets["d"].pipeline.fit_split, Some(split(7)));
+}
+
+#[tokio::test]
+async fn fit_split_with_a_reused_feature_set_is_refused() {
+    let stores = Stores::in_memory();
+    let config: PrepareConfig = toml::from_str(
+        r#"
+        [datasets.d]
+        label = "y"
+        refit = false
+        fit_split = { strategy = "random", train_ratio = 0.7, seed = 1 }
+        "#,
+    )
+    .unwrap();
+    let svc = PreparationService::new(
+        stores,
+        Arc::new(InProcessBroker::new()),
+        Arc::new(StepRegistry::builtin()),
+        config,
+    );
+    let err = svc
+        .prepare("d", &BatchId::new("any"), None)
+        .await
         .unwrap_err();
     assert!(
-        matches!(&err, FeatureError::Definition(m) if m.starts_with("fit_split:")),
+        matches!(&err, FeatureError::Definition(m) if m.contains("needs `refit = true`")),
         "{err}"
     );
+    assert!(!err.is_transient());
 }

@@ -33,5 +33,18 @@ pub enum SplitError {
     Core(#[from] mlpipe_core::Error),
 }
 
+impl SplitError {
+    /// Whether asking again can succeed: a store failure that may pass (or a record not
+    /// visible yet); not a bad parameter, column or label, which fail the same way again.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            SplitError::Core(e) => {
+                e.is_transient() || matches!(e, mlpipe_core::Error::NotFound { .. })
+            }
+            _ => false,
+        }
+    }
+}
+
 /// Result alias of this crate.
 pub type Result<T, E = SplitError> = std::result::Result<T, E>;

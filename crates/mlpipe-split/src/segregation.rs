@@ -176,13 +176,20 @@ impl SegregationApi {
         self
     }
 
+    /// Loads the rows `strategy` (its name and parameters) will divide, after checking
+    /// that doing so cannot put rows the feature set was fitted on into evaluation
+    /// (`None`: a split recorded earlier, checked when it was made).
     async fn load(
         &self,
         fs: &FeatureSetId,
         batches: &[BatchId],
         columns: &SplitColumns,
+        strategy: Option<(&str, serde_json::Value)>,
     ) -> Result<Loaded> {
         let rec = self.features.feature_set(fs).await?;
+        if let Some((name, params)) = strategy {
+            crate::table::check_fit(&rec, batches, name, params, columns)?;
+        }
         let data = self.features.read(fs, Some(batches)).await?;
         if mlpipe_core::table::num_rows(&data) == 0 {
             return Err(SplitError::NoRows);
@@ -251,7 +258,15 @@ impl SegregationApi {
         columns: &SplitColumns,
     ) -> Result<Segregated> {
         let batch_ids = self.batch_ids(fs, batches).await?;
-        let data = Arc::new(self.load(fs, &batch_ids, columns).await?);
+        let data = Arc::new(
+            self.load(
+                fs,
+                &batch_ids,
+                columns,
+                Some((strategy.name(), strategy.params())),
+            )
+            .await?,
+        );
         let mut params = strategy.params();
         if !columns.is_default() {
             params = serde_json::json!({"strategy": params, "columns": columns});
@@ -281,7 +296,15 @@ impl SegregationApi {
         columns: &SplitColumns,
     ) -> Result<Vec<Segregated>> {
         let batch_ids = self.batch_ids(fs, batches).await?;
-        let data = Arc::new(self.load(fs, &batch_ids, columns).await?);
+        let data = Arc::new(
+            self.load(
+                fs,
+                &batch_ids,
+                columns,
+                Some((strategy.name(), strategy.params())),
+            )
+            .await?,
+        );
         let folds = strategy.folds(&data.input())?;
         let k = folds.len();
         let mut out = Vec::with_capacity(k);
@@ -370,7 +393,7 @@ impl SegregationApi {
             .and_then(|c| serde_json::from_value(c.clone()).ok())
             .unwrap_or_default();
         let data = self
-            .load(&record.feature_set_id, &record.batch_ids, &columns)
+            .load(&record.feature_set_id, &record.batch_ids, &columns, None)
             .await?;
         let input = data.input();
         let indices = SplitIndices {
