@@ -101,6 +101,7 @@ pub async fn spawn_handler(
 ) -> Result<ServiceHandle> {
     let (stop, stop_rx) = watch::channel(false);
     let mut tasks = Vec::new();
+    let keep_alive_every = (options.ack_wait / 2).max(std::time::Duration::from_millis(10));
     for _ in 0..concurrency.max(1) {
         let mut sub = broker
             .subscribe_topic(topic, group, options.clone())
@@ -137,11 +138,28 @@ pub async fn spawn_handler(
                 let attempt = delivery.attempt;
                 let id = envelope.id.clone();
                 let span = tracing::info_span!("handle", %group, %topic, event = %id, attempt);
-                let result = {
+                let handling = {
                     let _enter = span.enter();
                     handler.handle(envelope, attempt)
-                }
-                .await;
+                };
+                // A handler that runs longer than `ack_wait` (a long training) keeps its
+                // delivery: without this the broker would deliver the event again while
+                // it runs, and dead-letter it after `max_deliveries` such rounds.
+                tokio::pin!(handling);
+                let mut keep_alive = tokio::time::interval_at(
+                    tokio::time::Instant::now() + keep_alive_every,
+                    keep_alive_every,
+                );
+                let result = loop {
+                    tokio::select! {
+                        r = &mut handling => break r,
+                        _ = keep_alive.tick() => {
+                            if let Err(e) = delivery.in_progress().await {
+                                tracing::warn!(%group, event = %id, error = %e, "could not extend the ack deadline");
+                            }
+                        }
+                    }
+                };
                 let settled = match result {
                     Ok(()) => delivery.ack().await,
                     Err(e) if e.is::<Permanent>() => {

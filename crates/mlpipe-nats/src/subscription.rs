@@ -201,4 +201,11 @@ impl Acker for NatsAcker {
     async fn reject(&self, reason: &str) -> Result<()> {
         self.dead_letter(reason, self.attempt).await
     }
+
+    async fn in_progress(&self) -> Result<()> {
+        self.js_message
+            .ack_with(AckKind::Progress)
+            .await
+            .map_err(|e| nats_err("reporting progress", e))
+    }
 }

@@ -334,4 +334,12 @@ impl Acker for InProcessAcker {
         self.settle(Some((reason, true)));
         Ok(())
     }
+    async fn in_progress(&self) -> Result<()> {
+        let mut s = self.group.state.lock();
+        // Already redelivered (its deadline passed): nothing to extend.
+        if let Some((_, _, deadline)) = s.in_flight.get_mut(&self.tag) {
+            *deadline = Instant::now() + self.group.options.ack_wait;
+        }
+        Ok(())
+    }
 }

@@ -147,6 +147,12 @@ pub trait Acker: Send + Sync {
     async fn nack(&self, reason: &str) -> Result<()>;
     /// The message can never succeed (e.g. it cannot be decoded): dead-letter it now.
     async fn reject(&self, reason: &str) -> Result<()>;
+    /// The handler is still working: restart the `ack_wait` clock so the message is not
+    /// delivered again meanwhile. The default does nothing (for brokers without a
+    /// redelivery clock).
+    async fn in_progress(&self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// A message handed to one consumer, to be settled with exactly one of ack, nack or reject.
@@ -187,6 +193,12 @@ impl Delivery {
     /// Sends the message straight to the dead-letter topic.
     pub async fn reject(self, reason: &str) -> Result<()> {
         self.acker.reject(reason).await
+    }
+    /// Says the handler is still working, so the message is not delivered again after
+    /// `ack_wait` while it runs ([`spawn_handler`](crate::service::spawn_handler) calls
+    /// this every half `ack_wait`).
+    pub async fn in_progress(&self) -> Result<()> {
+        self.acker.in_progress().await
     }
 }
 

@@ -30,6 +30,7 @@ pub async fn conformance(broker: Arc<dyn Broker>) {
     dead_letter_after_max_deliveries(broker.as_ref()).await;
     reject_dead_letters_at_once(broker.as_ref()).await;
     unacked_is_redelivered(broker.as_ref()).await;
+    in_progress_keeps_a_delivery(broker.as_ref()).await;
 }
 
 /// Every group gets each message; inside a group each message goes to one consumer.
@@ -196,4 +197,46 @@ pub async fn unacked_is_redelivered(b: &dyn Broker) {
     assert_eq!(d.message.id, m.id);
     assert_eq!(d.attempt, 2);
     ok(d.ack().await);
+}
+
+/// A delivery whose handler keeps reporting progress is not delivered again, however
+/// long past `ack_wait` it runs; once it stops reporting, it is.
+pub async fn in_progress_keeps_a_delivery(b: &dyn Broker) {
+    let topic = unique("t");
+    let opts = quick_options();
+    let mut s = ok(b.subscribe(&topic, "g", opts.clone()).await);
+    let m = Message::new(topic.clone(), "long");
+    ok(b.publish(m.clone()).await);
+    let d = next_within(&mut s, Duration::from_secs(3))
+        .await
+        .expect("delivery");
+    // Three ack_waits of work, reporting progress every quarter ack_wait.
+    let mut waited = Duration::ZERO;
+    while waited < opts.ack_wait * 3 {
+        assert!(
+            next_within(&mut s, opts.ack_wait / 4).await.is_none(),
+            "redelivered while in progress"
+        );
+        waited += opts.ack_wait / 4;
+        ok(d.in_progress().await);
+    }
+    ok(d.ack().await);
+    assert!(
+        next_within(&mut s, opts.ack_wait * 2).await.is_none(),
+        "redelivered after the ack"
+    );
+    // Another delivery that stops reporting comes back.
+    let m2 = Message::new(topic.clone(), "stalls");
+    ok(b.publish(m2.clone()).await);
+    let d = next_within(&mut s, Duration::from_secs(3))
+        .await
+        .expect("delivery");
+    ok(d.in_progress().await);
+    drop(d);
+    let again = next_within(&mut s, Duration::from_secs(5))
+        .await
+        .expect("redelivery once progress stops");
+    assert_eq!(again.message.id, m2.id);
+    assert_eq!(again.attempt, 2);
+    ok(again.ack().await);
 }
