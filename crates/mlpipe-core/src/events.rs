@@ -277,6 +277,17 @@ impl Envelope {
         }
     }
 
+    /// An envelope caused by `cause` whose id is derived from the cause and `what` (what
+    /// the handler produced, e.g. the feature set and batch): a handler that runs again
+    /// on a redelivery of the cause publishes the same id, so consumers that derive their
+    /// work from event ids do it once (and JetStream drops the duplicate).
+    pub fn derived_from(event: Event, cause: &EventId, what: &str) -> Self {
+        Self {
+            id: EventId::derived(&format!("{cause}|{}|{what}", event.topic())),
+            ..Self::caused_by(event, cause)
+        }
+    }
+
     /// The event's topic.
     pub fn topic(&self) -> Topic {
         self.event.topic()

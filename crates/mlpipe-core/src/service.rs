@@ -145,19 +145,31 @@ pub async fn spawn_handler(
                 // A handler that runs longer than `ack_wait` (a long training) keeps its
                 // delivery: without this the broker would deliver the event again while
                 // it runs, and dead-letter it after `max_deliveries` such rounds.
-                tokio::pin!(handling);
-                let mut keep_alive = tokio::time::interval_at(
-                    tokio::time::Instant::now() + keep_alive_every,
-                    keep_alive_every,
-                );
-                let result = loop {
-                    tokio::select! {
-                        r = &mut handling => break r,
-                        _ = keep_alive.tick() => {
-                            if let Err(e) = delivery.in_progress().await {
-                                tracing::warn!(%group, event = %id, error = %e, "could not extend the ack deadline");
+                // The reports run beside the handler (which is polled all along), each
+                // bounded in time, so a broker that does not answer delays neither the
+                // handler nor shutdown.
+                let result = {
+                    let keep_alive = async {
+                        let mut tick = tokio::time::interval_at(
+                            tokio::time::Instant::now() + keep_alive_every,
+                            keep_alive_every,
+                        );
+                        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                        loop {
+                            tick.tick().await;
+                            match tokio::time::timeout(keep_alive_every, delivery.in_progress()).await {
+                                Ok(Ok(())) => {}
+                                Ok(Err(e)) => tracing::warn!(%group, event = %id, error = %e, "could not extend the ack deadline"),
+                                Err(_) => tracing::warn!(%group, event = %id, "extending the ack deadline timed out"),
                             }
                         }
+                    };
+                    tokio::pin!(handling);
+                    tokio::pin!(keep_alive);
+                    tokio::select! {
+                        r = &mut handling => r,
+                        // The loop above never ends; this arm only satisfies the types.
+                        () = &mut keep_alive => Err("the keep-alive stopped".into()),
                     }
                 };
                 let settled = match result {

@@ -44,7 +44,7 @@ impl EventHandler for Handler {
 fn options() -> SubscribeOptions {
     SubscribeOptions {
         max_deliveries: 3,
-        ack_wait: Duration::from_millis(200),
+        ack_wait: Duration::from_millis(500),
         backoff: vec![Duration::from_millis(10)],
     }
 }

@@ -13,21 +13,49 @@ use sha2::{Digest, Sha256};
 
 impl PreparationService {
     /// Builds every combined feature set that has `dataset` among its sources and whose
-    /// sources all have features; returns the ids built.
+    /// sources all have features; returns the ids built. `subject` (the feature set just
+    /// written for `dataset`) is what a failure is audited against.
+    ///
+    /// `dataset`'s own features are stored by then, so a combined set that cannot be built
+    /// (a definition or data problem) is logged and audited as `combined.failed` and the
+    /// others are still built; only a transient failure is returned, for the event to be
+    /// retried (which rebuilds the same sets and republishes the same event ids).
     pub(crate) async fn combine_ready(
         &self,
         dataset: &str,
+        subject: &Node,
         cause: Option<&EventId>,
     ) -> Result<Vec<FeatureSetId>> {
         let mut built = Vec::new();
+        let mut transient = None;
         for (name, c) in &self.config.combined {
-            if c.sources.iter().any(|s| s == dataset) {
-                if let Some(id) = self.combine(name, c, cause).await? {
-                    built.push(id);
+            if !c.sources.iter().any(|s| s == dataset) {
+                continue;
+            }
+            match self.combine(name, c, cause).await {
+                Ok(Some(id)) => built.push(id),
+                Ok(None) => {}
+                Err(e) if e.is_transient() => {
+                    transient.get_or_insert(e);
+                }
+                Err(e) => {
+                    tracing::error!(combined = %name, dataset, error = %e, "combined feature set not built");
+                    self.stores
+                        .lineage
+                        .audit(AuditRecord::now(
+                            GROUP,
+                            "combined.failed",
+                            subject,
+                            serde_json::json!({"combined": name, "dataset": dataset, "error": e.to_string()}),
+                        ))
+                        .await?;
                 }
             }
         }
-        Ok(built)
+        match transient {
+            Some(e) => Err(e),
+            None => Ok(built),
+        }
     }
 
     /// Joins the latest features of every source of `c`; `None` while a source has none.
@@ -55,6 +83,19 @@ impl PreparationService {
             let table = mlpipe_core::table::concat(&tables)?;
             // A source without `key` is stored keyed by row number (`ROW_KEY`): joining
             // on that would pair unrelated rows.
+            // Each source was fitted on the training rows of its own split; the joined
+            // rows match neither, so no split of the join could keep fitted rows out of
+            // evaluation.
+            if mlpipe_split::SplitConfig::fitted_on(&rec)
+                .map_err(|e| FeatureError::Definition(e.to_string()))?
+                .is_some()
+            {
+                return Err(FeatureError::Definition(format!(
+                    "combined feature set `{name}`: source `{src}` is fitted with `fit_split`; \
+                     a join of such sources cannot be split without leaking fitted rows \
+                     into evaluation: fit the sources on all rows"
+                )));
+            }
             let key = rec
                 .key
                 .clone()
@@ -147,14 +188,16 @@ impl PreparationService {
                 serde_json::json!({"combined": name, "rows": rows, "sources": c.sources}),
             ))
             .await?;
+        // The combined rows are stored under their own batch: that is what a consumer
+        // (training) reads.
         let event = Event::FeaturesGenerated(FeaturesGenerated {
             dataset: name.to_string(),
             feature_set_id: id.clone(),
-            batch_ids: sources.iter().map(|s| s.2.clone()).collect(),
+            batch_ids: vec![out_batch.clone()],
             rows,
         });
         let env = match cause {
-            Some(c) => Envelope::caused_by(event, c),
+            Some(c) => Envelope::derived_from(event, c, &format!("{id}|{out_batch}")),
             None => Envelope::new(event),
         };
         self.broker.publish_event(&env).await?;

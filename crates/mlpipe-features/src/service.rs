@@ -307,31 +307,14 @@ impl PreparationService {
             batch_ids: vec![batch.clone()],
             rows,
         });
+        // A redelivered raw-data-extracted publishes the same event id again.
         let env = match cause {
-            Some(c) => Envelope::caused_by(event, c),
+            Some(c) => Envelope::derived_from(event, c, &format!("{fs}|{batch}")),
             None => Envelope::new(event),
         };
         self.broker.publish_event(&env).await?;
         tracing::info!(dataset, batch = %batch, feature_set = %fs, rows, "features generated");
-        // This dataset's features are stored and announced: a combined set that cannot
-        // be built is reported, not a reason to dead-letter (or redo) this batch.
-        let combined = match self.combine_ready(dataset, cause).await {
-            Ok(c) => c,
-            Err(e) if e.is_transient() => return Err(e),
-            Err(e) => {
-                tracing::error!(dataset, error = %e, "combined feature set not built");
-                self.stores
-                    .lineage
-                    .audit(AuditRecord::now(
-                        GROUP,
-                        "combined.failed",
-                        &node,
-                        serde_json::json!({"dataset": dataset, "error": e.to_string()}),
-                    ))
-                    .await?;
-                Vec::new()
-            }
-        };
+        let combined = self.combine_ready(dataset, &node, cause).await?;
         Ok(Some(PrepareReport {
             feature_set_id: fs,
             rows,

@@ -437,6 +437,18 @@ async fn combined_run(a_first: bool) -> (FeatureSetId, RecordBatch, Vec<String>)
             .unwrap()
             .unwrap();
         if let Event::FeaturesGenerated(e) = d.message.envelope().unwrap().event {
+            // The batches the event names hold the features (a trainer reads them).
+            let tables = stores
+                .features
+                .read(&e.feature_set_id, Some(&e.batch_ids))
+                .await
+                .unwrap();
+            assert_eq!(
+                mlpipe_core::table::num_rows(&tables) as u64,
+                e.rows,
+                "{}",
+                e.dataset
+            );
             datasets.push(e.dataset);
         }
         d.ack().await.unwrap();
@@ -541,6 +553,146 @@ async fn a_combined_source_without_a_key_is_refused_not_joined_by_row_number() {
         "{:?}",
         failed[0].detail
     );
+}
+
+#[tokio::test]
+async fn a_combined_set_of_fit_split_sources_is_refused_and_the_others_still_built() {
+    let stores = Stores::in_memory();
+    let broker: Arc<dyn Broker> = Arc::new(InProcessBroker::new());
+    let ids: Vec<String> = (0..12).map(|i| format!("u{i}")).collect();
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let ba = put_raw(
+        &stores,
+        "a",
+        "raw-a",
+        rows_to_batch(&rows(&ids, 2), schema()).unwrap(),
+    )
+    .await;
+    let bb = put_raw(
+        &stores,
+        "b",
+        "raw-b",
+        rows_to_batch(&rows(&ids, 3), schema()).unwrap(),
+    )
+    .await;
+    let bc = put_raw(
+        &stores,
+        "c",
+        "raw-c",
+        rows_to_batch(&rows(&ids, 4), schema()).unwrap(),
+    )
+    .await;
+    let mut fitted_on_split = dataset(Some("label"), None);
+    fitted_on_split.pipeline.fit_split = Some(mlpipe_split::SplitConfig::default());
+    let combined = |sources: [&str; 2]| CombinedFeatures {
+        sources: sources.iter().map(|s| s.to_string()).collect(),
+        key: "id".into(),
+        replicate_online: false,
+    };
+    let config = PrepareConfig {
+        datasets: BTreeMap::from([
+            ("a".to_string(), dataset(Some("label"), None)),
+            ("b".to_string(), fitted_on_split),
+            ("c".to_string(), dataset(None, None)),
+        ]),
+        // `a+b` is listed first: its failure must not stop `a+c`.
+        combined: BTreeMap::from([
+            ("a+b".to_string(), combined(["a", "b"])),
+            ("a+c".to_string(), combined(["a", "c"])),
+        ]),
+    };
+    let svc = service(&stores, broker, config);
+    svc.prepare("b", &bb, None).await.unwrap().unwrap();
+    svc.prepare("c", &bc, None).await.unwrap().unwrap();
+    let report = svc.prepare("a", &ba, None).await.unwrap().unwrap();
+    assert_eq!(report.combined.len(), 1, "a+c is built");
+    assert_eq!(
+        stores
+            .features
+            .feature_sets(Some("a+c"))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(stores
+        .features
+        .feature_sets(Some("a+b"))
+        .await
+        .unwrap()
+        .is_empty());
+    let trail = stores.lineage.audit_trail(None).await.unwrap();
+    let failed: Vec<&AuditRecord> = trail
+        .iter()
+        .filter(|a| a.action == "combined.failed")
+        .collect();
+    // Preparing `b` tried nothing (`a` had no features yet); preparing `a` completed the
+    // pair and failed it, once.
+    assert_eq!(failed.len(), 1, "{trail:?}");
+    assert!(
+        failed[0].detail["error"]
+            .as_str()
+            .is_some_and(|m| m.contains("`b` is fitted with `fit_split`")),
+        "{:?}",
+        failed[0].detail
+    );
+}
+
+#[tokio::test]
+async fn preparing_a_redelivered_event_again_publishes_the_same_event_id() {
+    let stores = Stores::in_memory();
+    let broker: Arc<dyn Broker> = Arc::new(InProcessBroker::new());
+    let mut sub = broker
+        .subscribe_topic(
+            Topic::FeaturesGenerated,
+            "test",
+            SubscribeOptions::default(),
+        )
+        .await
+        .unwrap();
+    let ids: Vec<String> = (0..6).map(|i| format!("k{i}")).collect();
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let batch = put_raw(
+        &stores,
+        "d",
+        "raw-d",
+        rows_to_batch(&rows(&ids, 2), schema()).unwrap(),
+    )
+    .await;
+    let config = PrepareConfig {
+        datasets: BTreeMap::from([("d".to_string(), dataset(Some("label"), None))]),
+        combined: BTreeMap::new(),
+    };
+    let svc = service(&stores, broker, config);
+    let cause = mlpipe_core::EventId::generate();
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        svc.prepare("d", &batch, Some(&cause))
+            .await
+            .unwrap()
+            .unwrap();
+        let d = tokio::time::timeout(std::time::Duration::from_secs(5), sub.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        let env = d.message.envelope().unwrap();
+        assert_eq!(env.caused_by.as_ref(), Some(&cause));
+        seen.push(env.id);
+        d.ack().await.unwrap();
+    }
+    assert_eq!(seen[0], seen[1]);
+    // Another cause (a new delivery of the data) gets another id.
+    svc.prepare("d", &batch, Some(&mlpipe_core::EventId::generate()))
+        .await
+        .unwrap()
+        .unwrap();
+    let d = tokio::time::timeout(std::time::Duration::from_secs(5), sub.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_ne!(d.message.envelope().unwrap().id, seen[0]);
 }
 
 #[tokio::test]

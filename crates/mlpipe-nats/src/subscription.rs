@@ -54,10 +54,24 @@ impl NatsSubscription {
             filter_subject: naming::subject(&inner.options.prefix, topic),
             ..Default::default()
         };
-        let consumer: PullConsumer = stream
+        let mut consumer: PullConsumer = stream
             .get_or_create_consumer(&name, config)
             .await
             .map_err(|e| nats_err(&format!("creating consumer {name}"), e))?;
+        // An existing group keeps the ack_wait it was created with; handlers report
+        // progress at half of the requested one, so a shorter stored one would let
+        // deliveries come back while they are being handled.
+        if let Ok(info) = consumer.info().await {
+            let stored = info.config.ack_wait;
+            if stored < options.ack_wait {
+                tracing::warn!(
+                    consumer = %name, stored_ms = stored.as_millis() as u64,
+                    requested_ms = options.ack_wait.as_millis() as u64,
+                    "the group's consumer was created with a shorter ack_wait than requested; \
+                     long handlers may be redelivered: delete the consumer to recreate it"
+                );
+            }
+        }
         Ok(Self {
             ctx: Arc::new(Context {
                 inner,
