@@ -69,6 +69,33 @@ fn dataset(label: Option<&str>, quality: Option<QualityThresholds>) -> DatasetFe
     }
 }
 
+/// How many feature sets `dataset` has.
+async fn feature_sets_of(stores: &Stores, dataset: &str) -> usize {
+    stores
+        .features
+        .feature_sets(Some(dataset))
+        .await
+        .unwrap()
+        .len()
+}
+
+/// The one `combined.failed` audit record; its error must contain `reason`.
+async fn the_combined_failure(stores: &Stores, reason: &str) {
+    let trail = stores.lineage.audit_trail(None).await.unwrap();
+    let failed: Vec<&AuditRecord> = trail
+        .iter()
+        .filter(|a| a.action == "combined.failed")
+        .collect();
+    assert_eq!(failed.len(), 1, "{trail:?}");
+    assert!(
+        failed[0].detail["error"]
+            .as_str()
+            .is_some_and(|m| m.contains(reason)),
+        "{:?}",
+        failed[0].detail
+    );
+}
+
 fn service(stores: &Stores, broker: Arc<dyn Broker>, config: PrepareConfig) -> PreparationService {
     PreparationService::new(
         stores.clone(),
@@ -525,34 +552,9 @@ async fn a_combined_source_without_a_key_is_refused_not_joined_by_row_number() {
     // the reason is audited (the dataset's event is not failed for it).
     let report = svc.prepare("keyless", &bb, None).await.unwrap().unwrap();
     assert!(report.combined.is_empty());
-    assert_eq!(
-        stores
-            .features
-            .feature_sets(Some("keyless"))
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
-    assert!(stores
-        .features
-        .feature_sets(Some("both"))
-        .await
-        .unwrap()
-        .is_empty());
-    let trail = stores.lineage.audit_trail(None).await.unwrap();
-    let failed: Vec<&AuditRecord> = trail
-        .iter()
-        .filter(|a| a.action == "combined.failed")
-        .collect();
-    assert_eq!(failed.len(), 1, "{trail:?}");
-    assert!(
-        failed[0].detail["error"]
-            .as_str()
-            .is_some_and(|m| m.contains("`keyless` has no key column")),
-        "{:?}",
-        failed[0].detail
-    );
+    assert_eq!(feature_sets_of(&stores, "keyless").await, 1);
+    assert_eq!(feature_sets_of(&stores, "both").await, 0);
+    the_combined_failure(&stores, "`keyless` has no key column").await;
 }
 
 #[tokio::test]
@@ -606,36 +608,11 @@ async fn a_combined_set_of_fit_split_sources_is_refused_and_the_others_still_bui
     svc.prepare("c", &bc, None).await.unwrap().unwrap();
     let report = svc.prepare("a", &ba, None).await.unwrap().unwrap();
     assert_eq!(report.combined.len(), 1, "a+c is built");
-    assert_eq!(
-        stores
-            .features
-            .feature_sets(Some("a+c"))
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
-    assert!(stores
-        .features
-        .feature_sets(Some("a+b"))
-        .await
-        .unwrap()
-        .is_empty());
-    let trail = stores.lineage.audit_trail(None).await.unwrap();
-    let failed: Vec<&AuditRecord> = trail
-        .iter()
-        .filter(|a| a.action == "combined.failed")
-        .collect();
+    assert_eq!(feature_sets_of(&stores, "a+c").await, 1);
+    assert_eq!(feature_sets_of(&stores, "a+b").await, 0);
     // Preparing `b` tried nothing (`a` had no features yet); preparing `a` completed the
     // pair and failed it, once.
-    assert_eq!(failed.len(), 1, "{trail:?}");
-    assert!(
-        failed[0].detail["error"]
-            .as_str()
-            .is_some_and(|m| m.contains("`b` is fitted with `fit_split`")),
-        "{:?}",
-        failed[0].detail
-    );
+    the_combined_failure(&stores, "`b` is fitted with `fit_split`").await;
 }
 
 #[tokio::test]
