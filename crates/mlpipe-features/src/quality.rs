@@ -245,38 +245,23 @@ impl QualityReport {
                     ));
                 }
             }
+            // Shares of the present values: (limit, count, what they are).
             let present = (self.rows - c.missing).max(1) as f64;
-            if let Some(m) = t.max_type_mismatch_ratio {
-                let r = c.type_mismatches as f64 / present;
+            for (limit, count, what) in [
+                (
+                    t.max_type_mismatch_ratio,
+                    c.type_mismatches,
+                    "values of the wrong type",
+                ),
+                (t.max_outlier_ratio, c.iqr_outliers, "IQR outliers"),
+                (t.max_z_outlier_ratio, c.z_outliers, "z-score outliers"),
+            ] {
+                let Some(m) = limit else { continue };
+                let r = count as f64 / present;
                 if r > m {
                     out.push(format!(
-                        "column `{}` has {} values of the wrong type ({:.1}%, limit {:.1}%)",
+                        "column `{}` has {count} {what} ({:.1}%, limit {:.1}%)",
                         c.name,
-                        c.type_mismatches,
-                        100.0 * r,
-                        100.0 * m
-                    ));
-                }
-            }
-            if let Some(m) = t.max_outlier_ratio {
-                let r = c.iqr_outliers as f64 / present;
-                if r > m {
-                    out.push(format!(
-                        "column `{}` has {} IQR outliers ({:.1}%, limit {:.1}%)",
-                        c.name,
-                        c.iqr_outliers,
-                        100.0 * r,
-                        100.0 * m
-                    ));
-                }
-            }
-            if let Some(m) = t.max_z_outlier_ratio {
-                let r = c.z_outliers as f64 / present;
-                if r > m {
-                    out.push(format!(
-                        "column `{}` has {} z-score outliers ({:.1}%, limit {:.1}%)",
-                        c.name,
-                        c.z_outliers,
                         100.0 * r,
                         100.0 * m
                     ));
