@@ -32,9 +32,11 @@ pub struct StageConfig {
 impl StageConfig {
     /// Reads the stage sections of `config` (absent sections take their defaults).
     pub fn from_config(config: &Config) -> Result<Self> {
+        let features: PrepareConfig = config.section("features")?.unwrap_or_default();
+        features.validate()?;
         Ok(Self {
             ingest: config.section("ingest")?.unwrap_or_default(),
-            features: config.section("features")?.unwrap_or_default(),
+            features,
             training: config.section("training")?.unwrap_or_default(),
             evaluation: {
                 let mut e: EvaluationConfig = config.section("evaluation")?.unwrap_or_default();

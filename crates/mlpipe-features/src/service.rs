@@ -82,6 +82,46 @@ pub struct PrepareConfig {
     pub combined: BTreeMap<String, CombinedFeatures>,
 }
 
+impl PrepareConfig {
+    /// Refuses settings that could only fail later, batch after batch: `fit_split`
+    /// without `refit`, and combined feature sets whose sources are not configured, have
+    /// no key, or are fitted with `fit_split`.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(FeatureError::Definition(m));
+        for (name, d) in &self.datasets {
+            if d.pipeline.fit_split.is_some() && !d.refit {
+                return bad(format!(
+                    "dataset `{name}`: `fit_split` needs `refit = true` (a reused feature set \
+                     grows by batches its steps never saw)"
+                ));
+            }
+        }
+        for (name, c) in &self.combined {
+            for src in &c.sources {
+                let Some(d) = self.datasets.get(src) else {
+                    return bad(format!(
+                        "combined feature set `{name}`: source `{src}` has no feature definition"
+                    ));
+                };
+                if d.pipeline.key.is_none() {
+                    return bad(format!(
+                        "combined feature set `{name}`: source `{src}` has no key column; set \
+                         `key` in its feature definition"
+                    ));
+                }
+                if d.pipeline.fit_split.is_some() {
+                    return bad(format!(
+                        "combined feature set `{name}`: source `{src}` is fitted with \
+                         `fit_split`; a join of such sources cannot be split without leaking \
+                         fitted rows into evaluation"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// What one preparation did.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PrepareReport {

@@ -281,3 +281,37 @@ async fn fit_split_with_a_reused_feature_set_is_refused() {
     );
     assert!(!err.is_transient());
 }
+
+#[test]
+fn configurations_that_could_only_fail_later_are_refused_up_front() {
+    for (text, why) in [
+        (
+            "[datasets.d]\nlabel = \"y\"\nrefit = false\nfit_split = { strategy = \"random\", train_ratio = 0.7, seed = 1 }",
+            "needs `refit = true`",
+        ),
+        (
+            "[datasets.a]\nkey = \"id\"\n[combined.ab]\nsources = [\"a\", \"b\"]\nkey = \"id\"",
+            "`b` has no feature definition",
+        ),
+        (
+            "[datasets.a]\nkey = \"id\"\n[datasets.b]\nlabel = \"y\"\n[combined.ab]\nsources = [\"a\", \"b\"]\nkey = \"id\"",
+            "`b` has no key column",
+        ),
+        (
+            "[datasets.a]\nkey = \"id\"\n[datasets.b]\nkey = \"id\"\nfit_split = { strategy = \"random\", train_ratio = 0.7, seed = 1 }\n[combined.ab]\nsources = [\"a\", \"b\"]\nkey = \"id\"",
+            "`b` is fitted with `fit_split`",
+        ),
+    ] {
+        let config: PrepareConfig = toml::from_str(text).unwrap();
+        let err = config.validate().unwrap_err();
+        assert!(
+            matches!(&err, FeatureError::Definition(m) if m.contains(why)),
+            "{text}: {err}"
+        );
+    }
+    let fine: PrepareConfig = toml::from_str(
+        "[datasets.a]\nkey = \"id\"\nfit_split = { strategy = \"random\", train_ratio = 0.7, seed = 1 }\n[datasets.b]\nkey = \"id\"\n[datasets.c]\nkey = \"id\"\n[combined.bc]\nsources = [\"b\", \"c\"]\nkey = \"id\"",
+    )
+    .unwrap();
+    fine.validate().unwrap();
+}
