@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use std::sync::Arc;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 /// The error a handler returns: any error type, kept for the dead-letter reason.
 ///
@@ -138,10 +139,8 @@ pub async fn spawn_handler(
                 let attempt = delivery.attempt;
                 let id = envelope.id.clone();
                 let span = tracing::info_span!("handle", %group, %topic, event = %id, attempt);
-                let handling = {
-                    let _enter = span.enter();
-                    handler.handle(envelope, attempt)
-                };
+                // Everything the handler logs, across its awaits, is inside the span.
+                let handling = handler.handle(envelope, attempt).instrument(span);
                 // A handler that runs longer than `ack_wait` (a long training) keeps its
                 // delivery: without this the broker would deliver the event again while
                 // it runs, and dead-letter it after `max_deliveries` such rounds.
