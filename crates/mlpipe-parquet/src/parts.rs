@@ -8,7 +8,7 @@ use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload}
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -19,6 +19,12 @@ pub struct PartOptions {
     pub rows_per_part: usize,
     /// Compress with Snappy (fast; on by default).
     pub compress: bool,
+    /// Write min/max statistics for floating-point columns (off by default). Measured
+    /// values rarely let a reader skip a part by range, and computing their statistics
+    /// took about 3% of the CPU of ingesting the 200k × 20 benchmark file (durable /
+    /// parse-only 0.63 → 0.68 on average, over 7 and 12 runs). Turn it on for engines
+    /// that filter raw data on float ranges. Other columns always get statistics.
+    pub float_statistics: bool,
 }
 
 impl Default for PartOptions {
@@ -26,6 +32,7 @@ impl Default for PartOptions {
         Self {
             rows_per_part: 128 * 1024,
             compress: true,
+            float_statistics: false,
         }
     }
 }
@@ -43,10 +50,11 @@ fn part_properties(schema: &arrow_schema::Schema, opts: PartOptions) -> WriterPr
     // every value for nothing, so float columns are written plain.
     for f in schema.fields() {
         if f.data_type().is_floating() {
-            props = props.set_column_dictionary_enabled(
-                parquet::schema::types::ColumnPath::from(f.name().as_str()),
-                false,
-            );
+            let column = || parquet::schema::types::ColumnPath::from(f.name().as_str());
+            props = props.set_column_dictionary_enabled(column(), false);
+            if !opts.float_statistics {
+                props = props.set_column_statistics_enabled(column(), EnabledStatistics::None);
+            }
         }
     }
     props.build()
@@ -314,4 +322,61 @@ pub(crate) async fn list_dirs(store: &Arc<dyn ObjectStore>, dir: &Path) -> Resul
         .into_iter()
         .filter_map(|p| p.filename().map(str::to_string))
         .collect())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use arrow_array::{Float64Array, Int64Array};
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+
+    /// Which columns of a part written with `opts` carry statistics.
+    fn with_statistics(opts: PartOptions) -> Vec<(String, bool)> {
+        let schema = Arc::new(arrow_schema::Schema::new(vec![
+            arrow_schema::Field::new("x", arrow_schema::DataType::Float64, true),
+            arrow_schema::Field::new("n", arrow_schema::DataType::Int64, true),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(Float64Array::from(vec![1.5, -2.0, 3.25])),
+                Arc::new(Int64Array::from(vec![3, 1, 2])),
+            ],
+        )
+        .unwrap();
+        let mut w = ArrowWriter::try_new(
+            Vec::new(),
+            schema.clone(),
+            Some(part_properties(&schema, opts)),
+        )
+        .unwrap();
+        w.write(&batch).unwrap();
+        let file = Bytes::from(w.into_inner().unwrap());
+        let reader = SerializedFileReader::new(file.clone()).unwrap();
+        let group = reader.metadata().row_group(0).clone();
+        // The data reads back the same either way.
+        assert_eq!(decode(file).unwrap(), vec![batch]);
+        group
+            .columns()
+            .iter()
+            .map(|c| (c.column_path().string(), c.statistics().is_some()))
+            .collect()
+    }
+
+    #[test]
+    fn float_columns_get_statistics_only_when_asked() {
+        assert_eq!(
+            with_statistics(PartOptions::default()),
+            [("x".to_string(), false), ("n".to_string(), true)]
+        );
+        let on = PartOptions {
+            float_statistics: true,
+            ..PartOptions::default()
+        };
+        assert_eq!(
+            with_statistics(on),
+            [("x".to_string(), true), ("n".to_string(), true)]
+        );
+    }
 }

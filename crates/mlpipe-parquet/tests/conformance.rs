@@ -24,6 +24,7 @@ async fn raw_store_local_small_parts() {
     let s = s.with_part_options(PartOptions {
         rows_per_part: 3,
         compress: false,
+        float_statistics: true,
     });
     testkit::raw::conformance(Arc::new(s)).await;
 }
