@@ -4,7 +4,7 @@
 
 use crate::error::{FeatureError, Result};
 use crate::join::{inner_join, JoinSource};
-use crate::service::{CombinedFeatures, PreparationService, GROUP};
+use crate::service::{check_combined_source, CombinedFeatures, PreparationService, GROUP};
 use mlpipe_core::broker::BrokerExt;
 use mlpipe_core::events::{Event, FeaturesGenerated};
 use mlpipe_core::store::{AuditRecord, FeatureSetRecord, LineageLink, Node};
@@ -75,36 +75,18 @@ impl PreparationService {
             let Some(batch) = self.stores.features.batches(&rec.id).await?.pop() else {
                 return Ok(None);
             };
+            let fitted_on_split = mlpipe_split::SplitConfig::fitted_on(&rec)
+                .map_err(|e| FeatureError::Definition(e.to_string()))?
+                .is_some();
+            // A source without `key` is stored keyed by row number (`ROW_KEY`).
+            let key = rec.key.clone().filter(|k| k != crate::ROW_KEY);
+            let key = check_combined_source(name, src, key, fitted_on_split)?;
             let tables = self
                 .stores
                 .features
                 .read(&rec.id, Some(std::slice::from_ref(&batch)))
                 .await?;
             let table = mlpipe_core::table::concat(&tables)?;
-            // A source without `key` is stored keyed by row number (`ROW_KEY`): joining
-            // on that would pair unrelated rows.
-            // Each source was fitted on the training rows of its own split; the joined
-            // rows match neither, so no split of the join could keep fitted rows out of
-            // evaluation.
-            if mlpipe_split::SplitConfig::fitted_on(&rec)
-                .map_err(|e| FeatureError::Definition(e.to_string()))?
-                .is_some()
-            {
-                return Err(FeatureError::Definition(format!(
-                    "combined feature set `{name}`: source `{src}` is fitted with `fit_split`; \
-                     a join of such sources cannot be split without leaking fitted rows \
-                     into evaluation: fit the sources on all rows"
-                )));
-            }
-            let key = rec
-                .key
-                .clone()
-                .filter(|k| k != crate::ROW_KEY)
-                .ok_or_else(|| {
-                    FeatureError::Definition(format!(
-                        "combined feature set `{name}`: source `{src}` has no key column; set `key` in its feature definition"
-                    ))
-                })?;
             parts.push(serde_json::json!({"dataset": src, "feature_set": rec.id, "batch": batch}));
             sources.push((
                 JoinSource {

@@ -87,39 +87,69 @@ impl PrepareConfig {
     /// without `refit`, and combined feature sets whose sources are not configured, have
     /// no key, or are fitted with `fit_split`.
     pub fn validate(&self) -> Result<()> {
-        let bad = |m: String| Err(FeatureError::Definition(m));
         for (name, d) in &self.datasets {
-            if d.pipeline.fit_split.is_some() && !d.refit {
-                return bad(format!(
-                    "dataset `{name}`: `fit_split` needs `refit = true` (a reused feature set \
-                     grows by batches its steps never saw)"
-                ));
-            }
+            d.check_fit_split(name)?;
         }
         for (name, c) in &self.combined {
             for src in &c.sources {
                 let Some(d) = self.datasets.get(src) else {
-                    return bad(format!(
+                    return Err(FeatureError::Definition(format!(
                         "combined feature set `{name}`: source `{src}` has no feature definition"
-                    ));
+                    )));
                 };
-                if d.pipeline.key.is_none() {
-                    return bad(format!(
-                        "combined feature set `{name}`: source `{src}` has no key column; set \
-                         `key` in its feature definition"
-                    ));
-                }
-                if d.pipeline.fit_split.is_some() {
-                    return bad(format!(
-                        "combined feature set `{name}`: source `{src}` is fitted with \
-                         `fit_split`; a join of such sources cannot be split without leaking \
-                         fitted rows into evaluation"
-                    ));
-                }
+                check_combined_source(
+                    name,
+                    src,
+                    d.pipeline.key.as_ref(),
+                    d.pipeline.fit_split.is_some(),
+                )?;
             }
         }
         Ok(())
     }
+}
+
+impl DatasetFeatures {
+    /// `fit_split` needs `refit`: checked with the configuration and again per batch.
+    pub(crate) fn check_fit_split(&self, dataset: &str) -> Result<()> {
+        if self.pipeline.fit_split.is_some() && !self.refit {
+            return Err(FeatureError::Definition(format!(
+                "dataset `{dataset}`: `fit_split` needs `refit = true`: a reused feature set \
+                 grows by batches its steps never saw, and a split over all of them would put \
+                 fitted rows into evaluation"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The key of source `src` of combined feature set `name`, if the source can be joined:
+/// checked with the configuration and again, on the stored feature set, when the join is
+/// built.
+pub(crate) fn check_combined_source<K>(
+    name: &str,
+    src: &str,
+    key: Option<K>,
+    fitted_on_split: bool,
+) -> Result<K> {
+    // A source without a key is stored keyed by row number: joining on that would pair
+    // unrelated rows.
+    let Some(key) = key else {
+        return Err(FeatureError::Definition(format!(
+            "combined feature set `{name}`: source `{src}` has no key column; set `key` in \
+             its feature definition"
+        )));
+    };
+    // Each source was fitted on the training rows of its own split; the joined rows
+    // match neither, so no split of the join could keep fitted rows out of evaluation.
+    if fitted_on_split {
+        return Err(FeatureError::Definition(format!(
+            "combined feature set `{name}`: source `{src}` is fitted with `fit_split`; a join \
+             of such sources cannot be split without leaking fitted rows into evaluation: \
+             fit the sources on all rows"
+        )));
+    }
+    Ok(key)
 }
 
 /// What one preparation did.
@@ -206,13 +236,7 @@ impl PreparationService {
             tracing::info!(dataset, "no feature definition for this dataset; skipping");
             return Ok(None);
         };
-        if cfg.pipeline.fit_split.is_some() && !cfg.refit {
-            return Err(FeatureError::Definition(format!(
-                "dataset `{dataset}`: `fit_split` needs `refit = true`: a reused feature set \
-                 grows by batches its steps never saw, and a split over all of them would put \
-                 fitted rows into evaluation"
-            )));
-        }
+        cfg.check_fit_split(dataset)?;
         let raw = self.stores.raw.read(batch).await?;
         if raw.is_empty() {
             return Err(FeatureError::EmptyData {
