@@ -248,6 +248,23 @@ impl SegregationApi {
         })
     }
 
+    /// The batches (given, or all of `fs`) and their rows that `strategy` (its name and
+    /// parameters) will divide, checked as [`load`](Self::load) checks.
+    async fn load_for(
+        &self,
+        fs: &FeatureSetId,
+        batches: Option<&[BatchId]>,
+        columns: &SplitColumns,
+        strategy: &str,
+        params: serde_json::Value,
+    ) -> Result<(Vec<BatchId>, Arc<Loaded>)> {
+        let batch_ids = self.batch_ids(fs, batches).await?;
+        let data = self
+            .load(fs, &batch_ids, columns, Some((strategy, params)))
+            .await?;
+        Ok((batch_ids, Arc::new(data)))
+    }
+
     /// Like [`split`](Self::split), with the label, time and group columns the strategy
     /// reads named in `columns`.
     pub async fn split_with(
@@ -257,17 +274,10 @@ impl SegregationApi {
         strategy: &dyn SplitStrategy,
         columns: &SplitColumns,
     ) -> Result<Segregated> {
-        let batch_ids = self.batch_ids(fs, batches).await?;
-        let data = Arc::new(
-            self.load(
-                fs,
-                &batch_ids,
-                columns,
-                Some((strategy.name(), strategy.params())),
-            )
-            .await?,
-        );
         let mut params = strategy.params();
+        let (batch_ids, data) = self
+            .load_for(fs, batches, columns, strategy.name(), params.clone())
+            .await?;
         if !columns.is_default() {
             params = serde_json::json!({"strategy": params, "columns": columns});
         }
@@ -295,16 +305,9 @@ impl SegregationApi {
         strategy: &dyn FoldStrategy,
         columns: &SplitColumns,
     ) -> Result<Vec<Segregated>> {
-        let batch_ids = self.batch_ids(fs, batches).await?;
-        let data = Arc::new(
-            self.load(
-                fs,
-                &batch_ids,
-                columns,
-                Some((strategy.name(), strategy.params())),
-            )
-            .await?,
-        );
+        let (batch_ids, data) = self
+            .load_for(fs, batches, columns, strategy.name(), strategy.params())
+            .await?;
         let folds = strategy.folds(&data.input())?;
         let k = folds.len();
         let mut out = Vec::with_capacity(k);

@@ -70,20 +70,6 @@ impl SplitConfig {
             }),
         }
     }
-
-    /// Refuses to split `batches` of the feature set `record` with this split when the
-    /// evaluation rows could include rows its steps were fitted on (see [`check_fit`];
-    /// the segregation API runs the same check on every split and fold it makes).
-    pub fn check_against_fit(&self, record: &FeatureSetRecord, batches: &[BatchId]) -> Result<()> {
-        let strategy = self.build()?;
-        check_fit(
-            record,
-            batches,
-            strategy.name(),
-            strategy.params(),
-            &self.columns(),
-        )
-    }
 }
 
 /// What decides the rows a split picks, defaults filled in: two splits that agree here
@@ -186,9 +172,18 @@ mod tests {
         }
     }
 
+    /// The segregation API's check of splitting `batches` of `rec` with `split`.
     fn check(rec: &FeatureSetRecord, split: &str, batches: &[&str]) -> Result<()> {
         let batches: Vec<BatchId> = batches.iter().map(|b| BatchId::new(*b)).collect();
-        config(split).check_against_fit(rec, &batches)
+        let cfg = config(split);
+        let strategy = cfg.build()?;
+        check_fit(
+            rec,
+            &batches,
+            strategy.name(),
+            strategy.params(),
+            &cfg.columns(),
+        )
     }
 
     #[test]
