@@ -92,6 +92,14 @@ impl Error {
         }
     }
 
+    /// Whether handling the same event again later can succeed: a transient failure,
+    /// or something not found that may not be visible yet (a batch or record written
+    /// just before its event). Event handlers use this to choose between a retry and
+    /// the dead-letter topic at once.
+    pub fn may_pass_later(&self) -> bool {
+        self.is_transient() || matches!(self, Error::NotFound { .. })
+    }
+
     /// Shorthand for [`Error::NotFound`].
     pub fn not_found(what: impl fmt::Display) -> Self {
         Error::NotFound {

@@ -50,10 +50,7 @@ impl FeatureError {
     /// that may pass; not bad data or a bad definition, which fail the same way every time.
     pub fn is_transient(&self) -> bool {
         match self {
-            // Not found: the batch or record may not be visible yet.
-            FeatureError::Core(e) => {
-                e.is_transient() || matches!(e, mlpipe_core::Error::NotFound { .. })
-            }
+            FeatureError::Core(e) => e.may_pass_later(),
             _ => false,
         }
     }

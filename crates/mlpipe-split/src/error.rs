@@ -38,9 +38,7 @@ impl SplitError {
     /// visible yet); not a bad parameter, column or label, which fail the same way again.
     pub fn is_transient(&self) -> bool {
         match self {
-            SplitError::Core(e) => {
-                e.is_transient() || matches!(e, mlpipe_core::Error::NotFound { .. })
-            }
+            SplitError::Core(e) => e.may_pass_later(),
             _ => false,
         }
     }
