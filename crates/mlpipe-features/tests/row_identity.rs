@@ -79,6 +79,14 @@ fn pipelines() -> Vec<PipelineDef> {
         select,
         fit_split: None,
     };
+    // The numeric columns alone, then an imputer of `strategy` and `last`.
+    let numeric_then = |strategy: &str, last: StepSpec| PipelineDef {
+        extract: vec![numeric.clone()],
+        ..base(
+            vec![StepSpec::new("imputer").with("strategy", strategy), last],
+            None,
+        )
+    };
     vec![
         base(
             vec![
@@ -159,16 +167,10 @@ fn pipelines() -> Vec<PipelineDef> {
                 None,
             )
         },
-        PipelineDef {
-            extract: vec![numeric.clone()],
-            ..base(
-                vec![
-                    StepSpec::new("imputer").with("strategy", "median"),
-                    StepSpec::new("standard_scaler").with("with_std", false),
-                ],
-                None,
-            )
-        },
+        numeric_then(
+            "median",
+            StepSpec::new("standard_scaler").with("with_std", false),
+        ),
         // Fitted on the training part of a split only.
         PipelineDef {
             fit_split: Some(mlpipe_split::SplitConfig::default()),
@@ -180,18 +182,12 @@ fn pipelines() -> Vec<PipelineDef> {
                 None,
             )
         },
-        PipelineDef {
-            extract: vec![numeric.clone()],
-            ..base(
-                vec![
-                    StepSpec::new("imputer").with("strategy", "median"),
-                    StepSpec::new("bucketize")
-                        .with("n_bins", 4)
-                        .with("quantile_method", "linear"),
-                ],
-                None,
-            )
-        },
+        numeric_then(
+            "median",
+            StepSpec::new("bucketize")
+                .with("n_bins", 4)
+                .with("quantile_method", "linear"),
+        ),
         PipelineDef {
             extract: vec![numeric.clone()],
             ..base(
