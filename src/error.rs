@@ -25,6 +25,19 @@ pub enum Error {
     /// Deployment and scoring.
     #[error(transparent)]
     Serve(#[from] mlpipe_serve::ServeError),
+    /// A stage gave up on an event of a followed run (it is on the dead-letter topic, and
+    /// in the audit trail as `dead_letter`).
+    #[error("the {stage} stage failed on {topic} after {attempts} attempt(s): {reason}")]
+    Stage {
+        /// The stage (`prepare`, `train`, …).
+        stage: String,
+        /// The topic of the event it failed on.
+        topic: String,
+        /// The stage's error message.
+        reason: String,
+        /// Deliveries tried (1: a permanent error, dead-lettered at once).
+        attempts: u32,
+    },
 }
 
 /// Result alias of the facade.

@@ -4,9 +4,12 @@
 //! train → evaluate → deploy → score → monitor, offline and online, stages joined only by
 //! a message broker and stores, every part a trait an application can replace.
 //!
-//! This facade re-exports the stage crates and assembles them: [`open_stores`] opens the
-//! backends configuration names (the embedded default: Parquet files and SQLite under one
-//! data directory, an in-process broker), and [`Pipeline::start`] runs every stage.
+//! This facade re-exports the stage crates and assembles them. [`PipelineBuilder`] holds
+//! the registries of parts (feature steps, model kinds, split strategies, evaluators) and
+//! the backend openers by URL scheme (the embedded default: Parquet files and SQLite under
+//! one data directory, an in-process broker); an application registers its own parts on
+//! it once, and [`Pipeline`], `mlpipe worker` ([`cli::main`]) and serving are built from
+//! it. The stages are one table, [`stages::STAGES`].
 //!
 //! ```no_run
 //! # async fn f() -> mlpipe::Result<()> {
@@ -20,13 +23,25 @@
 #![forbid(unsafe_code)]
 
 mod backends;
+mod builder;
+mod check;
+pub mod cli;
+pub mod dead_letters;
 mod error;
 pub mod online;
+mod parts;
 mod pipeline;
+pub mod run;
+pub mod stages;
 
-pub use backends::{open_broker, open_stores};
+pub use backends::{
+    open_broker, open_stores, scheme_of, Backends, DataStores, MetadataStores, Opening, Schemes,
+};
+pub use builder::PipelineBuilder;
 pub use error::{Error, Result};
-pub use pipeline::{Pipeline, StageConfig};
+pub use parts::Parts;
+pub use pipeline::{Pipeline, StageConfig, SECTIONS};
+pub use run::{RunEnd, RunHandle, Runs, StageOutcome};
 
 pub use mlpipe_core as core;
 pub use mlpipe_eval as eval;

@@ -1,4 +1,4 @@
-//! The ten pipeline events and their topics.
+//! The pipeline events and their topics.
 //!
 //! Events carry ids and small counts, never payload data: the data is in the stores, the
 //! event says where to find it. Every event travels in an [`Envelope`] that gives it an id
@@ -33,11 +33,14 @@ pub enum Topic {
     OutcomeObserved,
     /// Monitoring found a model performing worse than allowed.
     ModelDegraded,
+    /// An evaluation run chose no candidate: none met the thresholds or beat the deployed
+    /// version (the reasons are in the event and the audit trail).
+    ModelRejected,
 }
 
 impl Topic {
     /// Every topic, in pipeline order.
-    pub const ALL: [Topic; 10] = [
+    pub const ALL: [Topic; 11] = [
         Topic::SourceDataAvailable,
         Topic::RawDataExtracted,
         Topic::FeaturesGenerated,
@@ -48,6 +51,7 @@ impl Topic {
         Topic::PredictionServed,
         Topic::OutcomeObserved,
         Topic::ModelDegraded,
+        Topic::ModelRejected,
     ];
 
     /// The topic's name on the broker, e.g. `raw-data-extracted`.
@@ -63,6 +67,7 @@ impl Topic {
             Topic::PredictionServed => "prediction-served",
             Topic::OutcomeObserved => "outcome-observed",
             Topic::ModelDegraded => "model-degraded",
+            Topic::ModelRejected => "model-rejected",
         }
     }
 }
@@ -210,6 +215,19 @@ pub struct ModelDegraded {
     pub reverted_to: Option<ModelRef>,
 }
 
+/// No candidate of an evaluation run qualified for deployment (`model-rejected`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelRejected {
+    /// The model line the candidates belong to.
+    pub model: ModelId,
+    /// The evaluation run.
+    pub evaluation_run: RunId,
+    /// The candidates evaluated.
+    pub candidates: Vec<ModelRef>,
+    /// Why none qualifies, one line per reason.
+    pub reasons: Vec<String>,
+}
+
 /// Any pipeline event.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "data", rename_all = "kebab-case")]
@@ -225,6 +243,7 @@ pub enum Event {
     PredictionServed(PredictionServed),
     OutcomeObserved(OutcomeObserved),
     ModelDegraded(ModelDegraded),
+    ModelRejected(ModelRejected),
 }
 
 impl Event {
@@ -241,6 +260,7 @@ impl Event {
             Event::PredictionServed(_) => Topic::PredictionServed,
             Event::OutcomeObserved(_) => Topic::OutcomeObserved,
             Event::ModelDegraded(_) => Topic::ModelDegraded,
+            Event::ModelRejected(_) => Topic::ModelRejected,
         }
     }
 }
@@ -285,6 +305,17 @@ impl Envelope {
         Self {
             id: EventId::derived(&format!("{cause}|{}|{what}", event.topic())),
             ..Self::caused_by(event, cause)
+        }
+    }
+
+    /// The envelope a handler publishes for what it produced (`what`, e.g. the feature
+    /// set and batch): derived from the event it handles when there is one (so a
+    /// redelivery republishes the same id, see [`Self::derived_from`]), fresh otherwise
+    /// (a direct API call). Every stage publishes through this one rule.
+    pub fn after(event: Event, cause: Option<&EventId>, what: &str) -> Self {
+        match cause {
+            Some(c) => Self::derived_from(event, c, what),
+            None => Self::new(event),
         }
     }
 
@@ -362,6 +393,12 @@ mod tests {
                 value: 0.5,
                 threshold: 0.8,
                 reverted_to: None,
+            }),
+            Event::ModelRejected(ModelRejected {
+                model: ModelId::new("m"),
+                evaluation_run: RunId::new("r"),
+                candidates: vec![ModelRef::new("m", 1)],
+                reasons: vec!["m@1: accuracy 0.5 < 0.9".into()],
             }),
         ];
         assert_eq!(events.len(), Topic::ALL.len());

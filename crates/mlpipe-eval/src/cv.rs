@@ -106,8 +106,12 @@ pub fn cross_validate_on(
             }
         };
         let truth = ye.to_vec();
+        let train_truth = yt.to_vec();
+        let input = crate::metrics::EvalInput::new(&truth, &scores)
+            .with_features(xe.view())
+            .with_training_truth(&train_truth);
         for e in evaluators {
-            match e.evaluate(&truth, &scores) {
+            match e.evaluate_input(&input) {
                 Ok(v) => fold_scores.entry(e.name().to_string()).or_default().push(v),
                 Err(err) => {
                     problems.push(format!("fold {i}: {err}"));

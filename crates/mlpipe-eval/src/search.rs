@@ -6,7 +6,7 @@
 
 use crate::cv::{cross_validate_on, CvResult};
 use crate::error::{EvalError, Result};
-use crate::metrics::{evaluator, Evaluator};
+use crate::metrics::{Evaluator, Evaluators};
 use mlpipe_core::store::{
     EvaluationRecord, LineageLink, ModelRegistry, NewCandidate, Node, Stores,
 };
@@ -182,14 +182,14 @@ pub struct SearchReport {
 }
 
 impl Search {
-    fn evaluators(&self) -> Result<Vec<Box<dyn Evaluator>>> {
+    fn evaluators(&self, registry: &Evaluators) -> Result<Vec<Box<dyn Evaluator>>> {
         let mut names = vec![self.metric.clone()];
         for m in &self.metrics {
             if !names.contains(m) {
                 names.push(m.clone());
             }
         }
-        names.iter().map(|n| evaluator(n)).collect()
+        names.iter().map(|n| registry.get(n)).collect()
     }
 
     fn merged(&self, p: &serde_json::Value) -> serde_json::Value {
@@ -213,7 +213,18 @@ impl Search {
         data: &TrainingData<'_>,
         folds: &dyn FoldStrategy,
     ) -> Result<SearchReport> {
-        let evaluators = self.evaluators()?;
+        self.run_with(algorithms, &Evaluators::builtin(), data, folds)
+    }
+
+    /// [`run`](Self::run) with the metrics named from `evaluators`.
+    pub fn run_with(
+        &self,
+        algorithms: &Algorithms,
+        evaluators: &Evaluators,
+        data: &TrainingData<'_>,
+        folds: &dyn FoldStrategy,
+    ) -> Result<SearchReport> {
+        let evaluators = self.evaluators(evaluators)?;
         let higher = evaluators
             .first()
             .map(|e| e.higher_is_better())

@@ -5,7 +5,7 @@
 //! With `reports_dir` set it writes an HTML report of the run there.
 
 use crate::error::{EvalError, Result};
-use crate::metrics::{evaluator, Evaluator};
+use crate::metrics::{EvalInput, Evaluator, Evaluators};
 use crate::report::{CandidateReport, Curves, RunReport};
 use crate::search::{Search, SearchReport};
 use crate::selection::{Candidate, SelectionPolicy, Verdict};
@@ -69,9 +69,15 @@ impl EvaluationConfig {
         names
     }
 
-    /// The evaluators of [`Self::metric_names`]; an unknown name is an error.
+    /// The built-in evaluators of [`Self::metric_names`]; an unknown name is an error.
     pub fn evaluators(&self) -> Result<Vec<Box<dyn Evaluator>>> {
-        self.metric_names().iter().map(|m| evaluator(m)).collect()
+        self.evaluators_in(&Evaluators::builtin())
+    }
+
+    /// The evaluators of [`Self::metric_names`] from `registry`; an unknown name is
+    /// [`EvalError::UnknownMetric`] naming it and the registered ones.
+    pub fn evaluators_in(&self, registry: &Evaluators) -> Result<Vec<Box<dyn Evaluator>>> {
+        self.metric_names().iter().map(|m| registry.get(m)).collect()
     }
 }
 
@@ -97,7 +103,57 @@ pub struct EvaluationService {
     stores: Stores,
     broker: Arc<dyn Broker>,
     algorithms: Arc<Algorithms>,
+    evaluators: Arc<Evaluators>,
+    splits: Arc<mlpipe_split::SplitRegistry>,
     config: EvaluationConfig,
+}
+
+/// What one candidate scored on the evaluation rows (computed, not yet recorded).
+struct Scored {
+    metrics: BTreeMap<String, f64>,
+    problems: Vec<String>,
+    curves: Curves,
+}
+
+/// Scores the evaluation rows with the model of `artefact` and computes every evaluator:
+/// the pure step of an evaluation, which records nothing.
+fn score_candidate(
+    algorithms: &Algorithms,
+    evaluators: &[Box<dyn Evaluator>],
+    artefact: &[u8],
+    eval: &mlpipe_split::LabeledSet,
+    training_truth: &[f64],
+    calibration_bins: usize,
+) -> Scored {
+    let truth = eval.y.as_slice().map(<[f64]>::to_vec).unwrap_or_else(|| eval.y.to_vec());
+    let mut metrics = BTreeMap::new();
+    let mut problems = Vec::new();
+    let mut curves = Curves::default();
+    let scores = algorithms
+        .load_bytes(artefact)
+        .and_then(|(_, model)| model.predict_batch(eval.x.view()));
+    match scores {
+        Ok(scores) => {
+            let input = EvalInput::new(&truth, &scores)
+                .with_features(eval.x.view())
+                .with_training_truth(training_truth);
+            for e in evaluators {
+                match e.evaluate_input(&input) {
+                    Ok(v) => {
+                        metrics.insert(e.name().to_string(), v);
+                    }
+                    Err(err) => problems.push(err.to_string()),
+                }
+            }
+            curves = Curves::of(&truth, &scores, calibration_bins);
+        }
+        Err(err) => problems.push(format!("the model could not score: {err}")),
+    }
+    Scored {
+        metrics,
+        problems,
+        curves,
+    }
 }
 
 impl EvaluationService {
@@ -112,8 +168,29 @@ impl EvaluationService {
             stores,
             broker,
             algorithms,
+            evaluators: Arc::new(Evaluators::builtin()),
+            splits: Arc::new(mlpipe_split::SplitRegistry::builtin()),
             config,
         }
+    }
+
+    /// The metrics named in the configuration come from `evaluators` (default: the
+    /// built-ins).
+    pub fn with_evaluators(mut self, evaluators: Arc<Evaluators>) -> Self {
+        self.evaluators = evaluators;
+        self
+    }
+
+    /// The split strategies recorded `fit_split`s are rebuilt from when a search splits
+    /// folds (default: the built-ins).
+    pub fn with_splits(mut self, splits: Arc<mlpipe_split::SplitRegistry>) -> Self {
+        self.splits = splits;
+        self
+    }
+
+    fn segregation(&self) -> SegregationApi {
+        SegregationApi::new(self.stores.features.clone(), self.stores.lineage.clone())
+            .with_strategies(self.splits.clone())
     }
 
     /// Evaluates `candidates` on the evaluation subset of `split`.
@@ -123,7 +200,7 @@ impl EvaluationService {
         split: &SplitId,
         cause: Option<&EventId>,
     ) -> Result<EvaluationReport> {
-        let evaluators = self.config.evaluators()?;
+        let evaluators = self.config.evaluators_in(&self.evaluators)?;
         let policy = &self.config.selection;
         if let Some(e) = evaluators.iter().find(|e| e.name() == policy.metric) {
             if e.higher_is_better() != policy.higher_is_better {
@@ -137,8 +214,28 @@ impl EvaluationService {
                 );
             }
         }
-        let seg = SegregationApi::new(self.stores.features.clone(), self.stores.lineage.clone());
-        let eval = seg.get(split).await?.evaluation()?;
+        let segregated = self.segregation().get(split).await?;
+        // A feature set without labels (k-means on unlabeled rows) is still evaluated:
+        // clustering quality reads the features only, and metrics that need truths say
+        // why they have no value.
+        let (eval, training_truth) = match segregated.evaluation() {
+            Ok(eval) => (eval, segregated.training()?.y.to_vec()),
+            Err(mlpipe_split::SplitError::NeedsLabels(_)) => {
+                let u = segregated.evaluation_unlabeled();
+                let n = u.x.nrows();
+                let eval = mlpipe_split::LabeledSet {
+                    feature_set_id: u.feature_set_id,
+                    split_id: u.split_id,
+                    feature_names: u.feature_names,
+                    x: u.x,
+                    y: ndarray::Array1::from_elem(n, f64::NAN),
+                    keys: u.keys,
+                    rows: u.rows,
+                };
+                (eval, Vec::new())
+            }
+            Err(e) => return Err(e.into()),
+        };
         let truth: Vec<f64> = eval.y.to_vec();
         let run_id = match cause {
             Some(c) => RunId::new(format!(
@@ -158,27 +255,18 @@ impl EvaluationService {
         for m in candidates {
             let bytes = self.stores.registry.artefact(m).await?;
             let record = self.stores.registry.get(m).await?;
-            let scores = self
-                .algorithms
-                .load_bytes(&bytes)
-                .and_then(|(_, model)| model.predict_batch(eval.x.view()));
-            let mut metrics = BTreeMap::new();
-            let mut problems = Vec::new();
-            let mut curves = Curves::default();
-            match scores {
-                Ok(scores) => {
-                    for e in &evaluators {
-                        match e.evaluate(&truth, &scores) {
-                            Ok(v) => {
-                                metrics.insert(e.name().to_string(), v);
-                            }
-                            Err(err) => problems.push(err.to_string()),
-                        }
-                    }
-                    curves = Curves::of(&truth, &scores, self.config.calibration_bins);
-                }
-                Err(err) => problems.push(format!("the model could not score: {err}")),
-            }
+            let Scored {
+                metrics,
+                problems,
+                curves,
+            } = score_candidate(
+                &self.algorithms,
+                &evaluators,
+                &bytes,
+                &eval,
+                &training_truth,
+                self.config.calibration_bins,
+            );
             self.stores
                 .registry
                 .put_evaluation(EvaluationRecord {
@@ -284,10 +372,7 @@ impl EvaluationService {
                     metric: self.config.selection.metric.clone(),
                     value: *v,
                 });
-                let env = match cause {
-                    Some(c) => Envelope::caused_by(event, c),
-                    None => Envelope::new(event),
-                };
+                let env = Envelope::after(event, cause, &m.to_string());
                 self.broker.publish_event(&env).await?;
             }
             Verdict::NoWinner(reasons) => {
@@ -301,6 +386,16 @@ impl EvaluationService {
                         serde_json::json!({"reasons": reasons, "deployed_metric": deployed}),
                     ))
                     .await?;
+                if let Some(first) = candidates.first() {
+                    let event = Event::ModelRejected(ModelRejected {
+                        model: first.model.clone(),
+                        evaluation_run: run_id.clone(),
+                        candidates: candidates.to_vec(),
+                        reasons: reasons.clone(),
+                    });
+                    let env = Envelope::after(event, cause, run_id.as_str());
+                    self.broker.publish_event(&env).await?;
+                }
             }
         }
         Ok(EvaluationReport {
@@ -328,8 +423,7 @@ impl EvaluationService {
         model: &ModelId,
         cause: Option<&EventId>,
     ) -> Result<(SearchReport, EvaluationReport)> {
-        let seg = SegregationApi::new(self.stores.features.clone(), self.stores.lineage.clone());
-        let set = Arc::new(seg.get(split).await?.training()?);
+        let set = Arc::new(self.segregation().get(split).await?.training()?);
         // The folds are cut here, then the candidates train on the blocking pool, so a
         // long search does not hold up this runtime's other tasks.
         let cut = mlpipe_split::SplitInput {
@@ -342,8 +436,12 @@ impl EvaluationService {
             params: folds.params(),
             folds: folds.folds(&cut)?,
         };
-        let (job_set, job_search, algorithms) =
-            (set.clone(), search.clone(), self.algorithms.clone());
+        let (job_set, job_search, algorithms, evaluators) = (
+            set.clone(),
+            search.clone(),
+            self.algorithms.clone(),
+            self.evaluators.clone(),
+        );
         let report = tokio::task::spawn_blocking(move || {
             let data = TrainingData {
                 x: job_set.x.view(),
@@ -351,7 +449,7 @@ impl EvaluationService {
                 feature_names: &job_set.feature_names,
                 feature_set_id: &job_set.feature_set_id,
             };
-            job_search.run(&algorithms, &data, &fixed)
+            job_search.run_with(&algorithms, &evaluators, &data, &fixed)
         })
         .await
         .map_err(|e| EvalError::Search(format!("the search task failed: {e}")))??;

@@ -178,10 +178,7 @@ impl PreparationService {
             batch_ids: vec![out_batch.clone()],
             rows,
         });
-        let env = match cause {
-            Some(c) => Envelope::derived_from(event, c, &format!("{id}|{out_batch}")),
-            None => Envelope::new(event),
-        };
+        let env = Envelope::after(event, cause, &format!("{id}|{out_batch}"));
         self.broker.publish_event(&env).await?;
         tracing::info!(combined = name, feature_set = %id, rows, "combined features generated");
         Ok(Some(id))

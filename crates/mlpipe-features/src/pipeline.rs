@@ -57,6 +57,7 @@ pub struct PipelineDef {
 pub struct FeaturePipeline {
     def: PipelineDef,
     registry: Arc<StepRegistry>,
+    splits: Arc<mlpipe_split::SplitRegistry>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -75,7 +76,17 @@ struct FittedSpec {
 impl FeaturePipeline {
     /// A pipeline of `def`, with steps from `registry`.
     pub fn new(def: PipelineDef, registry: Arc<StepRegistry>) -> Self {
-        Self { def, registry }
+        Self {
+            def,
+            registry,
+            splits: Arc::new(mlpipe_split::SplitRegistry::builtin()),
+        }
+    }
+
+    /// The split strategies `fit_split` is built from (default: the built-ins).
+    pub fn with_splits(mut self, splits: Arc<mlpipe_split::SplitRegistry>) -> Self {
+        self.splits = splits;
+        self
     }
 
     /// The definition.
@@ -134,7 +145,11 @@ impl FeaturePipeline {
             );
         }
         let s = split
-            .split_table(std::slice::from_ref(data), self.def.label.as_deref())
+            .split_table(
+                &self.splits,
+                std::slice::from_ref(data),
+                self.def.label.as_deref(),
+            )
             .map_err(|e| FeatureError::Definition(format!("fit_split: {e}")))?;
         let rows = arrow_array::UInt32Array::from(s.train);
         Ok(arrow_select::take::take_record_batch(data, &rows).map_err(mlpipe_core::Error::from)?)

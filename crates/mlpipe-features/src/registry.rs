@@ -68,6 +68,21 @@ fn load<T: for<'de> Deserialize<'de>>(kind: &str, v: &serde_json::Value) -> Resu
 
 use crate::builtin::state::load_state;
 
+impl std::fmt::Debug for StepRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        fn names<V>(m: &HashMap<String, V>) -> Vec<String> {
+            let mut v: Vec<String> = m.keys().cloned().collect();
+            v.sort_unstable();
+            v
+        }
+        f.debug_struct("StepRegistry")
+            .field("extractors", &names(&self.extractors))
+            .field("transformers", &names(&self.transformers))
+            .field("selectors", &names(&self.selectors))
+            .finish()
+    }
+}
+
 impl StepRegistry {
     /// A registry with every built-in step.
     pub fn builtin() -> Self {

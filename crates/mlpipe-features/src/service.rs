@@ -174,6 +174,7 @@ pub struct PreparationService {
     pub(crate) stores: Stores,
     pub(crate) broker: Arc<dyn Broker>,
     registry: Arc<StepRegistry>,
+    splits: Arc<mlpipe_split::SplitRegistry>,
     pub(crate) config: PrepareConfig,
 }
 
@@ -220,8 +221,15 @@ impl PreparationService {
             stores,
             broker,
             registry,
+            splits: Arc::new(mlpipe_split::SplitRegistry::builtin()),
             config,
         }
+    }
+
+    /// The split strategies a `fit_split` is built from (default: the built-ins).
+    pub fn with_splits(mut self, splits: Arc<mlpipe_split::SplitRegistry>) -> Self {
+        self.splits = splits;
+        self
     }
 
     /// Prepares the features of one raw batch of `dataset`; `Ok(None)` when the dataset has
@@ -286,12 +294,15 @@ impl PreparationService {
         let fitted_now = reuse.is_none();
         let (pipeline, table) = {
             let registry = self.registry.clone();
+            let splits = self.splits.clone();
             let def = cfg.pipeline.clone();
             let data = data.clone();
             tokio::task::spawn_blocking(move || -> Result<_> {
                 let p = match reuse {
                     Some(p) => p,
-                    None => FeaturePipeline::new(def, registry).fit(std::slice::from_ref(&data))?,
+                    None => FeaturePipeline::new(def, registry)
+                        .with_splits(splits)
+                        .fit(std::slice::from_ref(&data))?,
                 };
                 let table = p.feature_table(&data)?;
                 Ok((p, table))
@@ -372,10 +383,7 @@ impl PreparationService {
             rows,
         });
         // A redelivered raw-data-extracted publishes the same event id again.
-        let env = match cause {
-            Some(c) => Envelope::derived_from(event, c, &format!("{fs}|{batch}")),
-            None => Envelope::new(event),
-        };
+        let env = Envelope::after(event, cause, &format!("{fs}|{batch}"));
         self.broker.publish_event(&env).await?;
         tracing::info!(dataset, batch = %batch, feature_set = %fs, rows, "features generated");
         let combined = self.combine_ready(dataset, &node, cause).await?;

@@ -333,10 +333,7 @@ impl IngestionService {
             rows: info.rows,
             quarantined: info.quarantined,
         });
-        let env = match cause {
-            Some(c) => Envelope::caused_by(event, c),
-            None => Envelope::new(event),
-        };
+        let env = Envelope::after(event, cause, info.id.as_str());
         self.broker.publish_event(&env).await?;
         Ok(())
     }

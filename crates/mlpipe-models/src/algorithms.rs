@@ -37,7 +37,22 @@ fn params<T: for<'de> serde::Deserialize<'de>>(kind: &str, v: &serde_json::Value
     })
 }
 
+impl std::fmt::Debug for Algorithms {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Algorithms")
+            .field("kinds", &self.kinds())
+            .finish()
+    }
+}
+
 impl Algorithms {
+    /// Every registered kind, sorted.
+    pub fn kinds(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.trainers.keys().cloned().collect();
+        v.sort_unstable();
+        v
+    }
+
     /// Every built-in kind.
     pub fn builtin() -> Self {
         let mut a = Self::default();

@@ -108,6 +108,7 @@ pub struct TrainingService {
     stores: Stores,
     broker: Arc<dyn Broker>,
     algorithms: Arc<Algorithms>,
+    splits: Arc<mlpipe_split::SplitRegistry>,
     config: TrainingConfig,
 }
 
@@ -136,8 +137,16 @@ impl TrainingService {
             stores,
             broker,
             algorithms,
+            splits: Arc::new(mlpipe_split::SplitRegistry::builtin()),
             config,
         }
+    }
+
+    /// The split strategies the configured splits are built from (default: the
+    /// built-ins).
+    pub fn with_splits(mut self, splits: Arc<mlpipe_split::SplitRegistry>) -> Self {
+        self.splits = splits;
+        self
     }
 
     /// Trains the candidates of `dataset` on feature set `fs`. `cause` makes the run id
@@ -156,8 +165,9 @@ impl TrainingService {
         };
         // A feature set fitted on the training part of a split (`fit_split`) is refused
         // by the segregation API under any other split of the rows it was fitted on.
-        let seg = SegregationApi::new(self.stores.features.clone(), self.stores.lineage.clone());
-        let strategy = cfg.split.build()?;
+        let seg = SegregationApi::new(self.stores.features.clone(), self.stores.lineage.clone())
+            .with_strategies(self.splits.clone());
+        let strategy = cfg.split.build_in(&self.splits)?;
         let split = seg
             .split_with(fs, batches, strategy.as_ref(), &cfg.split.columns())
             .await?;
@@ -250,10 +260,7 @@ impl TrainingService {
             candidates: candidates.clone(),
             failed: failed.clone(),
         });
-        let env = match cause {
-            Some(c) => Envelope::caused_by(event, c),
-            None => Envelope::new(event),
-        };
+        let env = Envelope::after(event, cause, run_id.as_str());
         self.broker.publish_event(&env).await?;
         Ok(Some(TrainingReport {
             run_id,

@@ -124,10 +124,7 @@ impl BatchScoringService {
             batch_ids: batches.clone(),
             rows,
         });
-        let env = match cause {
-            Some(c) => Envelope::caused_by(event, c),
-            None => Envelope::new(event),
-        };
+        let env = Envelope::after(event, cause, run_id.as_str());
         self.broker.publish_event(&env).await?;
         tracing::info!(model = %m, run = %run_id, rows, "batch scores stored");
         Ok(BatchScoreReport {

@@ -154,10 +154,7 @@ impl Deployer {
             model: m.clone(),
             previous,
         });
-        let env = match cause {
-            Some(c) => Envelope::caused_by(event, c),
-            None => Envelope::new(event),
-        };
+        let env = Envelope::after(event, cause, &m.to_string());
         self.broker.publish_event(&env).await?;
         tracing::info!(model = %m, "deployed");
         Ok(record)

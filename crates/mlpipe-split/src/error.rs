@@ -28,6 +28,16 @@ pub enum SplitError {
     /// A label or column is not usable.
     #[error("label problem: {0}")]
     Label(String),
+    /// No strategy of this name is registered.
+    #[error("unknown {what} `{name}` (registered: {known}); register it in the SplitRegistry or fix the name")]
+    UnknownStrategy {
+        /// "split strategy" or "fold strategy".
+        what: String,
+        /// The name asked for.
+        name: String,
+        /// The registered names, comma-separated.
+        known: String,
+    },
     /// A store failed.
     #[error(transparent)]
     Core(#[from] mlpipe_core::Error),

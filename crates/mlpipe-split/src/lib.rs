@@ -26,7 +26,10 @@ mod table;
 mod time;
 mod warnings;
 
-pub use catalogue::{fold_strategy, strategy, SplitConfig, FOLD_STRATEGIES, SPLIT_STRATEGIES};
+pub use catalogue::{
+    fold_strategy, parse_params, strategy, SplitConfig, SplitRegistry, FOLD_STRATEGIES,
+    SPLIT_STRATEGIES,
+};
 pub use error::{Result, SplitError};
 pub use folds::{FoldStrategy, HoldOut, KFold, StratifiedKFold};
 pub use group::GroupSplit;

@@ -3,6 +3,7 @@
 //! without labels out, plus warnings. Every split is recorded and linked in lineage, and
 //! asking again with the same parameters returns the same split.
 
+use crate::catalogue::SplitRegistry;
 use crate::error::{Result, SplitError};
 use crate::folds::FoldStrategy;
 use crate::strategy::{SplitIndices, SplitInput, SplitStrategy};
@@ -158,6 +159,7 @@ pub struct SegregationApi {
     features: Arc<dyn FeatureStore>,
     lineage: Arc<dyn LineageStore>,
     policy: WarningPolicy,
+    strategies: Arc<SplitRegistry>,
 }
 
 impl SegregationApi {
@@ -167,7 +169,15 @@ impl SegregationApi {
             features,
             lineage,
             policy: WarningPolicy::default(),
+            strategies: Arc::new(SplitRegistry::builtin()),
         }
+    }
+
+    /// The strategies a feature set's recorded `fit_split` is rebuilt from when a split
+    /// is checked against it (default: the built-ins).
+    pub fn with_strategies(mut self, strategies: Arc<SplitRegistry>) -> Self {
+        self.strategies = strategies;
+        self
     }
 
     /// Changes the warning thresholds.
@@ -188,7 +198,7 @@ impl SegregationApi {
     ) -> Result<Loaded> {
         let rec = self.features.feature_set(fs).await?;
         if let Some((name, params)) = strategy {
-            crate::table::check_fit(&rec, batches, name, params, columns)?;
+            crate::table::check_fit(&self.strategies, &rec, batches, name, params, columns)?;
         }
         let data = self.features.read(fs, Some(batches)).await?;
         if mlpipe_core::table::num_rows(&data) == 0 {
@@ -281,8 +291,12 @@ impl SegregationApi {
         if !columns.is_default() {
             params = serde_json::json!({"strategy": params, "columns": columns});
         }
-        let id = split_id(fs, &batch_ids, strategy.name(), &params);
-        let computed = |input: &SplitInput<'_>| strategy.split(input);
+        // The id covers the rows the strategy selects, not only its name and parameters:
+        // a custom strategy whose parameters say nothing of what it picks must not reuse
+        // a split recorded under the same parameters that picked other rows.
+        let indices = strategy.split(&data.input())?;
+        let id = split_id(fs, &batch_ids, strategy.name(), &params, &indices);
+        let computed = move |_: &SplitInput<'_>| Ok(indices);
         self.record(
             fs,
             batch_ids,
@@ -315,7 +329,7 @@ impl SegregationApi {
             let params = serde_json::json!({
                 "strategy": strategy.params(), "columns": columns, "fold": i, "folds": k
             });
-            let id = split_id(fs, &batch_ids, strategy.name(), &params);
+            let id = split_id(fs, &batch_ids, strategy.name(), &params, &fold);
             let ratio =
                 Some(fold.train.len() as f64 / (fold.train.len() + fold.test.len()).max(1) as f64);
             let computed = move |_: &SplitInput<'_>| Ok(fold);
@@ -491,10 +505,21 @@ fn split_id(
     batches: &[BatchId],
     strategy: &str,
     params: &serde_json::Value,
+    indices: &SplitIndices,
 ) -> SplitId {
-    let text =
-        serde_json::json!({"fs": fs, "batches": batches, "strategy": strategy, "params": params})
-            .to_string();
+    let mut rows = Sha256::new();
+    for (part, ix) in [(b'T', &indices.train), (b'E', &indices.test)] {
+        rows.update([part]);
+        rows.update((ix.len() as u64).to_le_bytes());
+        for i in ix.iter() {
+            rows.update(i.to_le_bytes());
+        }
+    }
+    let rows = hex::encode(rows.finalize());
+    let text = serde_json::json!({
+        "fs": fs, "batches": batches, "strategy": strategy, "params": params, "rows": rows
+    })
+    .to_string();
     SplitId::new(format!(
         "split-{}",
         &hex::encode(Sha256::digest(text.as_bytes()))[..32]

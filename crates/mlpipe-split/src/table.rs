@@ -3,7 +3,7 @@
 //! it picks are the rows the segregation API later gives training under the same split
 //! of the same rows.
 
-use crate::catalogue::SplitConfig;
+use crate::catalogue::{SplitConfig, SplitRegistry};
 use crate::error::{Result, SplitError};
 use crate::segregation::{check_indices, column_text, column_times, has_column, SplitColumns};
 use crate::strategy::{SplitIndices, SplitInput};
@@ -19,11 +19,13 @@ pub const FIT_SPLIT_POINTER: &str = "/definition/fit_split";
 impl SplitConfig {
     /// Divides the rows of `data` as [`SegregationApi::split_with`] divides a feature
     /// table with the same rows in the same order: labels from `label_column` or else
-    /// `default_label`, times and groups from their columns.
+    /// `default_label`, times and groups from their columns. The strategy comes from
+    /// `registry`.
     ///
     /// [`SegregationApi::split_with`]: crate::SegregationApi::split_with
     pub fn split_table(
         &self,
+        registry: &SplitRegistry,
         data: &[RecordBatch],
         default_label: Option<&str>,
     ) -> Result<SplitIndices> {
@@ -52,7 +54,7 @@ impl SplitConfig {
             times: times.as_deref(),
             groups: groups.as_deref(),
         };
-        let indices = self.build()?.split(&input)?;
+        let indices = self.build_in(registry)?.split(&input)?;
         check_indices(&indices, rows)?;
         Ok(indices)
     }
@@ -106,6 +108,7 @@ impl Resolved {
 /// or the same split over other rows (the fitted-on batches with others, or in another
 /// order). Batches the steps never saw may be split in any way.
 pub(crate) fn check_fit(
+    registry: &SplitRegistry,
     record: &FeatureSetRecord,
     batches: &[BatchId],
     strategy: &str,
@@ -127,7 +130,7 @@ pub(crate) fn check_fit(
              a split of other rows would put fitted rows into evaluation"
         )));
     }
-    let built = fitted.build()?;
+    let built = fitted.build_in(registry)?;
     let want = Resolved::new(built.name(), built.params(), &fitted.columns(), record);
     let got = Resolved::new(strategy, params, columns, record);
     if want != got {
@@ -178,6 +181,7 @@ mod tests {
         let cfg = config(split);
         let strategy = cfg.build()?;
         check_fit(
+            &SplitRegistry::builtin(),
             rec,
             &batches,
             strategy.name(),
@@ -239,6 +243,7 @@ mod tests {
         let rec = record("strategy = \"random\"\ntrain_ratio = 0.8\nseed = 7");
         let kfold = crate::fold_strategy("kfold", &serde_json::json!({"k": 5})).unwrap();
         let err = check_fit(
+            &SplitRegistry::builtin(),
             &rec,
             &[BatchId::new("b1")],
             kfold.name(),
@@ -261,7 +266,7 @@ mod tests {
         )]));
         let batch = RecordBatch::try_new(schema, vec![Arc::new(y)]).unwrap();
         let cfg = config("strategy = \"stratified\"\ntrain_ratio = 0.6\nseed = 3");
-        let got = cfg.split_table(&[batch], Some("y")).unwrap();
+        let got = cfg.split_table(&SplitRegistry::builtin(), &[batch], Some("y")).unwrap();
         let labels: Vec<f64> = (0..50).map(|i| f64::from(i % 2)).collect();
         let want = cfg
             .build()
@@ -275,7 +280,7 @@ mod tests {
             .unwrap();
         assert_eq!(got, want);
         assert_eq!(got.train.len(), 30);
-        let err = cfg.split_table(&[], Some("y")).unwrap_err();
+        let err = cfg.split_table(&SplitRegistry::builtin(), &[], Some("y")).unwrap_err();
         assert!(matches!(err, SplitError::NoRows));
     }
 }

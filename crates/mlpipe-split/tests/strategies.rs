@@ -274,7 +274,7 @@ fn invalid_parameters_are_typed_errors() {
     ));
     assert!(matches!(
         strategy("nope", &serde_json::json!({})),
-        Err(SplitError::InvalidParameter(_))
+        Err(SplitError::UnknownStrategy { ref name, ref known, .. }) if name == "nope" && known.contains("stratified")
     ));
     assert!(matches!(
         strategy(

@@ -13,9 +13,14 @@
 //! | `mae`, `mse`, `rmse`, `mape` | [`regression`] | lower |
 //! | `r2`, `explained_variance` | [`regression`] | higher |
 //! | `inertia` (from cluster distances) | [`clustering`] | lower |
+//! | `silhouette`, `calinski_harabasz` (cluster scores over the evaluation rows' features) | [`clustering`] | higher |
+//! | `davies_bouldin` | [`clustering`] | lower |
+//! | `forecast_mae`, `forecast_rmse`, `mase` (each row's forecast at its horizon; MASE against the training series) | [`forecast`] | lower |
 //!
-//! Silhouette, Davies–Bouldin, Calinski–Harabasz, calibration curves and forecast errors need more than truths and scores
-//! (the feature matrix, bins, the training series) and are functions only.
+//! Clustering quality and MASE need more than truths and scores: they read the features
+//! and the training series from an [`EvalInput`] (the evaluation service and
+//! cross-validation pass both). Calibration curves are functions only. Every name is
+//! registered in [`Evaluators::builtin`], where a user registers their own.
 //!
 //! # Degenerate input
 //! Empty input is [`EvalError::Empty`]; truths and scores of different lengths
@@ -31,6 +36,7 @@ pub mod curves;
 pub mod forecast;
 pub mod probabilistic;
 pub mod regression;
+mod registry;
 
 use crate::error::{EvalError, Result};
 use mlpipe_core::Score;
@@ -41,8 +47,41 @@ pub use curves::{roc_points, AveragePrecision, PrCurve, RocAuc, RocAucOvr, RocCu
 pub use forecast::ForecastErrors;
 pub use probabilistic::{BrierScore, CalibrationCurve, CalibrationStrategy, LogLoss};
 pub use regression::{RegressionMetric, RegressionScore};
+pub use registry::{ClusterQuality, EvalInput, Evaluators, ForecastError};
 
 /// A metric over truths and scores.
+///
+/// # Contract
+/// - `name` is the name the metric is registered under in [`Evaluators`] and saved under
+///   in every evaluation record; it never changes.
+/// - `evaluate` is a pure function of its input: the same truths and scores give the same
+///   value. It returns an error, never NaN: [`EvalError::Empty`] for no rows,
+///   [`EvalError::Length`] for truths and scores of different lengths,
+///   [`EvalError::BadScore`] for a score of the wrong kind or not finite,
+///   [`EvalError::Undefined`] where the metric has no value.
+/// - An evaluator that needs the features or the training series overrides
+///   `evaluate_input`; `evaluate` then explains what it lacks.
+///
+/// # Example
+/// ```
+/// use mlpipe_core::Score;
+/// use mlpipe_eval::{Evaluator, EvalError};
+///
+/// /// Mean absolute error of values, in the units of the target.
+/// struct MeanAbsError;
+/// impl Evaluator for MeanAbsError {
+///     fn name(&self) -> &str { "my_mae" }
+///     fn higher_is_better(&self) -> bool { false }
+///     fn evaluate(&self, truth: &[f64], scores: &[Score]) -> mlpipe_eval::Result<f64> {
+///         if truth.is_empty() { return Err(EvalError::Empty { metric: "my_mae".into() }); }
+///         let sum: f64 = truth.iter().zip(scores)
+///             .map(|(t, s)| (t - s.as_f64().unwrap_or(f64::NAN)).abs()).sum();
+///         Ok(sum / truth.len() as f64)
+///     }
+/// }
+/// let v = MeanAbsError.evaluate(&[1.0, 3.0], &[Score::Value { value: 2.0 }, Score::Value { value: 2.0 }]);
+/// assert_eq!(v.unwrap(), 1.0);
+/// ```
 pub trait Evaluator: Send + Sync {
     /// Name the metric is saved under, e.g. `roc_auc`.
     fn name(&self) -> &str;
@@ -52,9 +91,14 @@ pub trait Evaluator: Send + Sync {
     }
     /// Computes the metric.
     fn evaluate(&self, truth: &[f64], scores: &[Score]) -> Result<f64>;
+    /// Computes the metric from everything the caller has about the evaluation rows; the
+    /// default reads the truths and scores only.
+    fn evaluate_input(&self, input: &EvalInput<'_>) -> Result<f64> {
+        self.evaluate(input.truth, input.scores)
+    }
 }
 
-/// Every name [`evaluator`] knows.
+/// Every built-in metric name ([`Evaluators::builtin`]).
 pub const METRIC_NAMES: &[&str] = &[
     "accuracy",
     "balanced_accuracy",
@@ -83,48 +127,18 @@ pub const METRIC_NAMES: &[&str] = &[
     "mape",
     "explained_variance",
     "inertia",
+    "silhouette",
+    "davies_bouldin",
+    "calinski_harabasz",
+    "forecast_mae",
+    "forecast_rmse",
+    "mase",
 ];
 
-/// An evaluator by name (see [`METRIC_NAMES`]).
+/// A built-in evaluator by name (see [`METRIC_NAMES`]); a user's own metrics are in an
+/// [`Evaluators`] registry.
 pub fn evaluator(name: &str) -> Result<Box<dyn Evaluator>> {
-    use classification::PrfKind;
-    let prf = |kind: PrfKind, average: Average| -> Box<dyn Evaluator> {
-        Box::new(PrfMetric::new(kind, average))
-    };
-    Ok(match name {
-        "accuracy" => Box::new(Accuracy),
-        "balanced_accuracy" => Box::new(BalancedAccuracy),
-        "roc_auc" => Box::new(RocAuc),
-        "roc_auc_ovr" => Box::new(RocAucOvr { weighted: false }),
-        "roc_auc_ovr_weighted" => Box::new(RocAucOvr { weighted: true }),
-        "average_precision" => Box::new(AveragePrecision),
-        "log_loss" => Box::new(LogLoss),
-        "brier_score" => Box::new(BrierScore),
-        "inertia" => Box::new(Inertia),
-        other => {
-            if let Some(m) = RegressionMetric::from_name(other) {
-                return Ok(Box::new(RegressionScore(m)));
-            }
-            let (kind, rest) = match other.split_once('_') {
-                Some((k, r)) => (k, Some(r)),
-                None => (other, None),
-            };
-            let kind = match kind {
-                "precision" => PrfKind::Precision,
-                "recall" => PrfKind::Recall,
-                "f1" => PrfKind::F1,
-                _ => return Err(EvalError::UnknownMetric(other.to_string())),
-            };
-            let average = match rest {
-                None => Average::Binary { pos_label: 1 },
-                Some("macro") => Average::Macro,
-                Some("weighted") => Average::Weighted,
-                Some("micro") => Average::Micro,
-                Some(_) => return Err(EvalError::UnknownMetric(other.to_string())),
-            };
-            prf(kind, average)
-        }
-    })
+    Evaluators::builtin().get(name)
 }
 
 /// Checks the input is non-empty and of equal lengths.

@@ -27,6 +27,16 @@ pub enum RegressionMetric {
 }
 
 impl RegressionMetric {
+    /// Every regression metric.
+    pub const ALL: [RegressionMetric; 6] = [
+        Self::Mae,
+        Self::Mse,
+        Self::Rmse,
+        Self::R2,
+        Self::Mape,
+        Self::ExplainedVariance,
+    ];
+
     /// The metric's name (`mae`, `mse`, `rmse`, `r2`, `mape`, `explained_variance`).
     pub fn name(self) -> &'static str {
         match self {

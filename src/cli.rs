@@ -1,0 +1,206 @@
+//! The `mlpipe` command line as a library function: an application's own binary calls
+//! [`main`] with its [`PipelineBuilder`] and gets every subcommand with its own parts.
+//!
+//! ```no_run
+//! fn main() -> std::process::ExitCode {
+//!     let mut builder = mlpipe::PipelineBuilder::new();
+//!     // builder.steps().register_transformer("my_step", …); builder.algorithms().register(…);
+//!     mlpipe::cli::main(builder)
+//! }
+//! ```
+//!
+//! The stock `mlpipe` binary is exactly that call with the built-ins.
+//!
+//! # Exit codes
+//! | code | meaning |
+//! |---|---|
+//! | 0 | done (a worker stopped by SIGTERM or Ctrl-C after finishing its events) |
+//! | 1 | the command failed: configuration, a backend, a stage (the message says which) |
+//! | 2 | the command line is wrong (unknown subcommand, stage or option) |
+
+use crate::builder::PipelineBuilder;
+use crate::stages::{stage, Stage, STAGES};
+use clap::{Args, Parser, Subcommand};
+use mlpipe_core::Config;
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// mlpipe: production machine-learning pipelines — ingest, prepare, split, train,
+/// evaluate, deploy, score, monitor.
+#[derive(Debug, Parser)]
+#[command(name = "mlpipe", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run pipeline stages as this process, against the backends the configuration names.
+    ///
+    /// Every worker of a stage joins that stage's consumer group (`mlpipe-ingest`,
+    /// `mlpipe-prepare`, …), so several workers of one stage — on one machine or many —
+    /// share its events (with NATS, a durable JetStream consumer per group). Prints
+    /// `ready <stages>` once subscribed; on SIGTERM or Ctrl-C stops taking events,
+    /// finishes those in progress and exits 0.
+    Worker(WorkerArgs),
+}
+
+/// The configuration file every subcommand reads.
+#[derive(Debug, Args)]
+struct ConfigArg {
+    /// Configuration file (TOML); `MLPIPE__SECTION__KEY` variables override its values.
+    #[arg(short, long, env = "MLPIPE_CONFIG", default_value = "mlpipe.toml")]
+    config: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct WorkerArgs {
+    /// Stages to run, comma- or space-separated: ingest, prepare, train, evaluate,
+    /// deploy, score, monitor, or all.
+    #[arg(required = true, value_delimiter = ',', num_args = 1.., value_parser = parse_stage)]
+    stages: Vec<StageChoice>,
+    #[command(flatten)]
+    config: ConfigArg,
+}
+
+#[derive(Clone, Debug)]
+enum StageChoice {
+    All,
+    One(&'static Stage),
+}
+
+fn parse_stage(s: &str) -> Result<StageChoice, String> {
+    if s == "all" {
+        return Ok(StageChoice::All);
+    }
+    stage(s).map(StageChoice::One).ok_or_else(|| {
+        let names: Vec<&str> = STAGES.iter().map(|s| s.name).collect();
+        format!("unknown stage `{s}` (stages: {}, all)", names.join(", "))
+    })
+}
+
+fn chosen(choices: &[StageChoice]) -> Vec<&'static Stage> {
+    let mut out: Vec<&'static Stage> = Vec::new();
+    for c in choices {
+        let add: Vec<&'static Stage> = match c {
+            StageChoice::All => STAGES.iter().collect(),
+            StageChoice::One(s) => vec![*s],
+        };
+        for s in add {
+            if !out.iter().any(|o| o.name == s.name) {
+                out.push(s);
+            }
+        }
+    }
+    out
+}
+
+/// Runs the command line of this process with `builder`'s parts; returns the exit code.
+pub fn main(builder: PipelineBuilder) -> ExitCode {
+    main_from(builder, std::env::args_os())
+}
+
+/// Runs the command line `args` (the program name first) with `builder`'s parts.
+pub fn main_from(
+    builder: PipelineBuilder,
+    args: impl IntoIterator<Item = impl Into<OsString> + Clone>,
+) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("mlpipe: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(builder, cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mlpipe: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(builder: PipelineBuilder, cli: Cli) -> crate::Result<()> {
+    match cli.command {
+        Command::Worker(args) => worker(builder, args).await,
+    }
+}
+
+async fn worker(builder: PipelineBuilder, args: WorkerArgs) -> crate::Result<()> {
+    let config = Config::load(&args.config.config)?;
+    mlpipe_core::telemetry::init_tracing(&config.log);
+    let stages = chosen(&args.stages);
+    let (_services, handles) = builder.start_worker(&config, &stages).await?;
+    let names: Vec<&str> = stages.iter().map(|s| s.name).collect();
+    println!("ready {}", names.join(","));
+    stopped().await;
+    tracing::info!("stopping: finishing the events in progress");
+    for h in handles {
+        h.shutdown().await;
+    }
+    Ok(())
+}
+
+async fn stopped() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("mlpipe").chain(s.split_whitespace()))
+    }
+
+    #[test]
+    fn stages_and_config_are_read() {
+        let Command::Worker(a) = parse("worker ingest,prepare train --config x.toml").unwrap().command;
+        let names: Vec<&str> = chosen(&a.stages).iter().map(|s| s.name).collect();
+        assert_eq!(names, ["ingest", "prepare", "train"]);
+        assert_eq!(a.config.config.to_str(), Some("x.toml"));
+        let Command::Worker(a) = parse("worker all,ingest").unwrap().command;
+        assert_eq!(chosen(&a.stages).len(), STAGES.len());
+    }
+
+    #[test]
+    fn mistakes_are_explained() {
+        assert!(parse("worker").is_err());
+        let e = parse("worker bake").unwrap_err().to_string();
+        assert!(e.contains("unknown stage `bake`") && e.contains("prepare"), "{e}");
+        assert!(parse("serve").is_err());
+        assert!(parse("worker ingest --config").is_err());
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}
