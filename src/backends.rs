@@ -262,7 +262,8 @@ impl Backends {
         scheme: &str,
         open: impl Fn(String) -> Opening<MetadataStores> + Send + Sync + 'static,
     ) -> &mut Self {
-        self.metadata.insert(scheme.to_ascii_lowercase(), Arc::new(open));
+        self.metadata
+            .insert(scheme.to_ascii_lowercase(), Arc::new(open));
         self
     }
 
@@ -272,7 +273,8 @@ impl Backends {
         scheme: &str,
         open: impl Fn(String) -> Opening<DataStores> + Send + Sync + 'static,
     ) -> &mut Self {
-        self.data.insert(scheme.to_ascii_lowercase(), Arc::new(open));
+        self.data
+            .insert(scheme.to_ascii_lowercase(), Arc::new(open));
         self
     }
 
@@ -284,7 +286,8 @@ impl Backends {
         scheme: &str,
         open: impl Fn(String, MetadataStores) -> Opening<MetadataStores> + Send + Sync + 'static,
     ) -> &mut Self {
-        self.online.insert(scheme.to_ascii_lowercase(), Arc::new(open));
+        self.online
+            .insert(scheme.to_ascii_lowercase(), Arc::new(open));
         self
     }
 
@@ -294,7 +297,8 @@ impl Backends {
         scheme: &str,
         open: impl Fn(String) -> Opening<Arc<dyn Broker>> + Send + Sync + 'static,
     ) -> &mut Self {
-        self.broker.insert(scheme.to_ascii_lowercase(), Arc::new(open));
+        self.broker
+            .insert(scheme.to_ascii_lowercase(), Arc::new(open));
         self
     }
 
@@ -345,13 +349,13 @@ impl Backends {
     pub async fn open_stores(&self, config: &Config) -> Result<Stores> {
         let metadata_url = config.metadata_url();
         let data_url = config.data_url();
-        let mut metadata = Self::pick(&self.metadata, "metadata_url", &metadata_url)?(metadata_url)
-            .await?;
+        let mut metadata =
+            Self::pick(&self.metadata, "metadata_url", &metadata_url)?(metadata_url).await?;
         let data = Self::pick(&self.data, "data_url", &data_url)?(data_url).await?;
         let online_url = config.backends.online_url.clone();
         if !online_url.is_empty() {
-            metadata = Self::pick(&self.online, "online_url", &online_url)?(online_url, metadata)
-                .await?;
+            metadata =
+                Self::pick(&self.online, "online_url", &online_url)?(online_url, metadata).await?;
         }
         Ok(Stores {
             raw: data.raw,

@@ -118,7 +118,10 @@ pub fn main_from(
             };
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("mlpipe: cannot start the async runtime: {e}");
@@ -181,7 +184,9 @@ mod tests {
 
     #[test]
     fn stages_and_config_are_read() {
-        let Command::Worker(a) = parse("worker ingest,prepare train --config x.toml").unwrap().command;
+        let Command::Worker(a) = parse("worker ingest,prepare train --config x.toml")
+            .unwrap()
+            .command;
         let names: Vec<&str> = chosen(&a.stages).iter().map(|s| s.name).collect();
         assert_eq!(names, ["ingest", "prepare", "train"]);
         assert_eq!(a.config.config.to_str(), Some("x.toml"));
@@ -193,7 +198,10 @@ mod tests {
     fn mistakes_are_explained() {
         assert!(parse("worker").is_err());
         let e = parse("worker bake").unwrap_err().to_string();
-        assert!(e.contains("unknown stage `bake`") && e.contains("prepare"), "{e}");
+        assert!(
+            e.contains("unknown stage `bake`") && e.contains("prepare"),
+            "{e}"
+        );
         assert!(parse("serve").is_err());
         assert!(parse("worker ingest --config").is_err());
     }

@@ -7,8 +7,8 @@ use crate::error::Result;
 use crate::parts::Parts;
 use crate::run::{RunEnd, RunHandle, Runs};
 use crate::stages::{start_stages, Services, STAGES};
-use mlpipe_core::events::SourceRef;
 use mlpipe_core::broker::{Broker, SubscribeOptions};
+use mlpipe_core::events::SourceRef;
 use mlpipe_core::service::ServiceHandle;
 use mlpipe_core::store::Stores;
 use mlpipe_core::{Config, Error as CoreError};
@@ -43,7 +43,11 @@ impl StageConfig {
     /// Reads the stage sections of `config` (absent sections take their defaults).
     /// An unknown section (a misspelt `[trainig]`) is an error naming the known ones.
     pub fn from_config(config: &Config) -> Result<Self> {
-        if let Some(unknown) = config.sections.keys().find(|k| !SECTIONS.contains(&k.as_str())) {
+        if let Some(unknown) = config
+            .sections
+            .keys()
+            .find(|k| !SECTIONS.contains(&k.as_str()))
+        {
             return Err(CoreError::Config(format!(
                 "unknown configuration section `{unknown}` (known: data_dir, backends, broker, log, {})",
                 SECTIONS.join(", ")
@@ -111,7 +115,10 @@ impl Pipeline {
     }
 
     /// Starts every row of the stage table on `services`, and in-process serving.
-    pub(crate) async fn start_services(services: Services, options: SubscribeOptions) -> Result<Self> {
+    pub(crate) async fn start_services(
+        services: Services,
+        options: SubscribeOptions,
+    ) -> Result<Self> {
         let all: Vec<_> = STAGES.iter().collect();
         let mut handles = start_stages(&services, &all, &options).await?;
         let Services {

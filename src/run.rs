@@ -212,7 +212,10 @@ impl Runs {
         let options = SubscribeOptions::default();
         let mut tasks = Vec::new();
         for topic in Topic::ALL {
-            for name in [topic.as_str().to_string(), dead_letter_topic(topic.as_str())] {
+            for name in [
+                topic.as_str().to_string(),
+                dead_letter_topic(topic.as_str()),
+            ] {
                 let mut sub = broker.subscribe(&name, &group, options.clone()).await?;
                 let state = state.clone();
                 let mut stop_rx = stop_rx.clone();

@@ -113,7 +113,8 @@ impl Services {
 }
 
 /// Starts one stage: subscribes its handlers (and its schedules) and returns their handles.
-pub type Starter = for<'a> fn(&'a Services, SubscribeOptions) -> BoxFuture<'a, Result<Vec<ServiceHandle>>>;
+pub type Starter =
+    for<'a> fn(&'a Services, SubscribeOptions) -> BoxFuture<'a, Result<Vec<ServiceHandle>>>;
 
 /// A row of the stage table.
 #[derive(Clone, Copy)]

@@ -77,9 +77,7 @@ mod table;
 
 pub use cv::{cross_validate, CvResult};
 pub use error::{EvalError, Result};
-pub use metrics::{
-    evaluator, Accuracy, EvalInput, Evaluator, Evaluators, RocAuc, METRIC_NAMES,
-};
+pub use metrics::{evaluator, Accuracy, EvalInput, Evaluator, Evaluators, RocAuc, METRIC_NAMES};
 pub use search::{Distribution, ParamSpace, Search, SearchReport};
 pub use selection::{Candidate, SelectionPolicy, Verdict};
 pub use service::{EvaluationConfig, EvaluationReport, EvaluationService};

@@ -77,7 +77,10 @@ impl EvaluationConfig {
     /// The evaluators of [`Self::metric_names`] from `registry`; an unknown name is
     /// [`EvalError::UnknownMetric`] naming it and the registered ones.
     pub fn evaluators_in(&self, registry: &Evaluators) -> Result<Vec<Box<dyn Evaluator>>> {
-        self.metric_names().iter().map(|m| registry.get(m)).collect()
+        self.metric_names()
+            .iter()
+            .map(|m| registry.get(m))
+            .collect()
     }
 }
 
@@ -125,7 +128,11 @@ fn score_candidate(
     training_truth: &[f64],
     calibration_bins: usize,
 ) -> Scored {
-    let truth = eval.y.as_slice().map(<[f64]>::to_vec).unwrap_or_else(|| eval.y.to_vec());
+    let truth = eval
+        .y
+        .as_slice()
+        .map(<[f64]>::to_vec)
+        .unwrap_or_else(|| eval.y.to_vec());
     let mut metrics = BTreeMap::new();
     let mut problems = Vec::new();
     let mut curves = Curves::default();

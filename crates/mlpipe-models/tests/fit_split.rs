@@ -153,7 +153,9 @@ async fn steps_are_fitted_on_the_training_rows_the_trainer_then_trains_on() {
     // ... and not the mean over all rows, which the evaluation rows would have moved.
     let all: Vec<u32> = (0..60).collect();
     assert!((fitted_mean(&rec) - mean_of_x(&all)).abs() > 1.0);
-    let again = cfg.split_table(&mlpipe_split::SplitRegistry::builtin(), &[raw()], Some("y")).unwrap();
+    let again = cfg
+        .split_table(&mlpipe_split::SplitRegistry::builtin(), &[raw()], Some("y"))
+        .unwrap();
     assert_eq!(
         again.train, train.rows,
         "the raw split and the feature split agree"

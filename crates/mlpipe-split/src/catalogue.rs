@@ -93,7 +93,9 @@ impl SplitRegistry {
         r.register_split("group", |p| {
             Ok(Box::new(parse_params::<GroupSplit>("group", p)?))
         });
-        r.register_folds("kfold", |p| Ok(Box::new(parse_params::<KFold>("kfold", p)?)));
+        r.register_folds("kfold", |p| {
+            Ok(Box::new(parse_params::<KFold>("kfold", p)?))
+        });
         r.register_folds("stratified_kfold", |p| {
             Ok(Box::new(parse_params::<StratifiedKFold>(
                 "stratified_kfold",
@@ -133,7 +135,12 @@ impl SplitRegistry {
 
     /// Names of the registered fold strategies (split strategies are folds too), sorted.
     pub fn fold_names(&self) -> Vec<String> {
-        let mut v: Vec<String> = self.folds.keys().chain(self.splits.keys()).cloned().collect();
+        let mut v: Vec<String> = self
+            .folds
+            .keys()
+            .chain(self.splits.keys())
+            .cloned()
+            .collect();
         v.sort_unstable();
         v.dedup();
         v
@@ -154,7 +161,11 @@ impl SplitRegistry {
 
     /// Builds the split strategy `name` from its parameters (the fields of the strategy's
     /// struct, e.g. `{"train_ratio": 0.7, "seed": 42}` for `random`).
-    pub fn strategy(&self, name: &str, params: &serde_json::Value) -> Result<Box<dyn SplitStrategy>> {
+    pub fn strategy(
+        &self,
+        name: &str,
+        params: &serde_json::Value,
+    ) -> Result<Box<dyn SplitStrategy>> {
         let f = self
             .splits
             .get(name)

@@ -266,7 +266,9 @@ mod tests {
         )]));
         let batch = RecordBatch::try_new(schema, vec![Arc::new(y)]).unwrap();
         let cfg = config("strategy = \"stratified\"\ntrain_ratio = 0.6\nseed = 3");
-        let got = cfg.split_table(&SplitRegistry::builtin(), &[batch], Some("y")).unwrap();
+        let got = cfg
+            .split_table(&SplitRegistry::builtin(), &[batch], Some("y"))
+            .unwrap();
         let labels: Vec<f64> = (0..50).map(|i| f64::from(i % 2)).collect();
         let want = cfg
             .build()
@@ -280,7 +282,9 @@ mod tests {
             .unwrap();
         assert_eq!(got, want);
         assert_eq!(got.train.len(), 30);
-        let err = cfg.split_table(&SplitRegistry::builtin(), &[], Some("y")).unwrap_err();
+        let err = cfg
+            .split_table(&SplitRegistry::builtin(), &[], Some("y"))
+            .unwrap_err();
         assert!(matches!(err, SplitError::NoRows));
     }
 }

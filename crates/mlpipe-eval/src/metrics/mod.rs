@@ -35,8 +35,8 @@ pub mod clustering;
 pub mod curves;
 pub mod forecast;
 pub mod probabilistic;
-pub mod regression;
 mod registry;
+pub mod regression;
 
 use crate::error::{EvalError, Result};
 use mlpipe_core::Score;
@@ -46,8 +46,8 @@ pub use clustering::Inertia;
 pub use curves::{roc_points, AveragePrecision, PrCurve, RocAuc, RocAucOvr, RocCurve};
 pub use forecast::ForecastErrors;
 pub use probabilistic::{BrierScore, CalibrationCurve, CalibrationStrategy, LogLoss};
-pub use regression::{RegressionMetric, RegressionScore};
 pub use registry::{ClusterQuality, EvalInput, Evaluators, ForecastError};
+pub use regression::{RegressionMetric, RegressionScore};
 
 /// A metric over truths and scores.
 ///

@@ -134,11 +134,7 @@ impl Evaluators {
         ] {
             r.register(q.name(), move || Box::new(q));
         }
-        for f in [
-            ForecastError::Mae,
-            ForecastError::Rmse,
-            ForecastError::Mase,
-        ] {
+        for f in [ForecastError::Mae, ForecastError::Rmse, ForecastError::Mase] {
             r.register(f.name(), move || Box::new(f));
         }
         r
