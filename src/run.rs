@@ -300,7 +300,7 @@ impl Runs {
             rx,
             key,
             state: self.state.clone(),
-            ended: false,
+            result: None,
         }
     }
 
@@ -323,7 +323,7 @@ pub struct RunHandle {
     rx: mpsc::UnboundedReceiver<Seen>,
     key: u64,
     state: Arc<Mutex<State>>,
-    ended: bool,
+    result: Option<Result<RunEnd>>,
 }
 
 impl Drop for RunHandle {
@@ -334,15 +334,17 @@ impl Drop for RunHandle {
 
 impl RunHandle {
     /// The next thing a stage did for the run; `None` once the run has ended (after the
-    /// outcome that ended it).
+    /// outcome that ended it; [`outcome`](Self::outcome) then says how).
     pub async fn next(&mut self) -> Option<StageOutcome> {
-        if self.ended {
+        if self.result.is_some() {
             return None;
         }
         let seen = self.rx.recv().await?;
         Some(match seen {
             Seen::Event(event) => {
-                self.ended = self.end_of(&event).is_some();
+                if let Some(end) = self.end_of(&event) {
+                    self.result = Some(Ok(end));
+                }
                 StageOutcome::Completed {
                     stage: producer(event.topic()),
                     event,
@@ -355,9 +357,17 @@ impl RunHandle {
                 attempts,
                 ..
             } => {
-                self.ended = PATH_GROUPS.contains(&group.as_str());
+                let stage = group.strip_prefix("mlpipe-").unwrap_or(&group).to_string();
+                if PATH_GROUPS.contains(&group.as_str()) {
+                    self.result = Some(Err(Error::Stage {
+                        stage: stage.clone(),
+                        topic: topic.clone(),
+                        reason: reason.clone(),
+                        attempts,
+                    }));
+                }
                 StageOutcome::Failed {
-                    stage: group.strip_prefix("mlpipe-").unwrap_or(&group).to_string(),
+                    stage,
                     topic,
                     reason,
                     attempts,
@@ -380,34 +390,18 @@ impl RunHandle {
         }
     }
 
-    /// Waits for the end of the run: how it ended, or [`Error::Stage`] for the stage
-    /// that failed on the way.
+    /// Waits for the end of the run (reading the outcomes not read yet): how it ended,
+    /// or [`Error::Stage`] for the stage that failed on the way.
     pub async fn outcome(mut self) -> Result<RunEnd> {
-        while let Some(o) = self.next().await {
-            match o {
-                StageOutcome::Completed { event, .. } => {
-                    if let Some(end) = self.end_of(&event) {
-                        return Ok(end);
-                    }
-                }
-                StageOutcome::Failed {
-                    stage,
-                    topic,
-                    reason,
-                    attempts,
-                } if self.ended => {
-                    return Err(Error::Stage {
-                        stage,
-                        topic,
-                        reason,
-                        attempts,
-                    })
-                }
-                StageOutcome::Failed { .. } => {}
+        while self.result.is_none() {
+            if self.next().await.is_none() {
+                break;
             }
         }
-        Err(Error::Core(mlpipe_core::Error::Config(
-            "the run follower stopped before the run ended".into(),
-        )))
+        self.result.take().unwrap_or_else(|| {
+            Err(Error::Core(mlpipe_core::Error::Config(
+                "the run follower stopped before the run ended".into(),
+            )))
+        })
     }
 }

@@ -52,6 +52,7 @@ pub mod stats;
 mod step;
 pub mod stored;
 
+pub use builtin::params as parse_params;
 pub use error::{FeatureError, Result};
 pub use online::{prewarm_online, OnlinePreparer, DEFAULT_MAX_PENDING};
 pub use pipeline::{FeaturePipeline, FittedPipeline, PipelineDef, ROW_KEY};

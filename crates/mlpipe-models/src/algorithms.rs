@@ -25,7 +25,12 @@ pub struct Algorithms {
     loaders: HashMap<String, LoadModel>,
 }
 
-fn params<T: for<'de> serde::Deserialize<'de>>(kind: &str, v: &serde_json::Value) -> Result<T> {
+/// Parses a model kind's hyper-parameters (`null` is none), naming the kind in the
+/// error: what the trainer factories of [`Algorithms`] call, built-in or not.
+pub fn parse_params<T: for<'de> serde::Deserialize<'de>>(
+    kind: &str,
+    v: &serde_json::Value,
+) -> Result<T> {
     let v = if v.is_null() {
         serde_json::json!({})
     } else {
@@ -59,7 +64,7 @@ impl Algorithms {
         a.register(
             "logistic_regression",
             |p| {
-                Ok(Box::new(LogisticRegression(params(
+                Ok(Box::new(LogisticRegression(parse_params(
                     "logistic_regression",
                     p,
                 )?)))
@@ -68,23 +73,22 @@ impl Algorithms {
         );
         a.register(
             "decision_tree",
-            |p| Ok(Box::new(DecisionTree(params("decision_tree", p)?))),
+            |p| Ok(Box::new(DecisionTree(parse_params("decision_tree", p)?))),
             |art| Ok(Box::new(TreeModel::from_artefact(art)?)),
         );
         a.register(
             crate::arima::KIND,
             |p| {
-                Ok(Box::new(crate::arima::ArimaTrainer::try_new(params(
-                    crate::arima::KIND,
-                    p,
-                )?)?))
+                Ok(Box::new(crate::arima::ArimaTrainer::try_new(
+                    parse_params(crate::arima::KIND, p)?,
+                )?))
             },
             |art| Ok(Box::new(crate::arima::ArimaModel::from_artefact(art)?)),
         );
         a.register(
             "decision_tree_regressor",
             |p| {
-                Ok(Box::new(DecisionTreeRegressor(params(
+                Ok(Box::new(DecisionTreeRegressor(parse_params(
                     "decision_tree_regressor",
                     p,
                 )?)))
@@ -93,33 +97,38 @@ impl Algorithms {
         );
         a.register(
             "linear_regression",
-            |p| Ok(Box::new(LinearRegression(params("linear_regression", p)?))),
+            |p| {
+                Ok(Box::new(LinearRegression(parse_params(
+                    "linear_regression",
+                    p,
+                )?)))
+            },
             |art| Ok(Box::new(LinearModel::from_artefact(art)?)),
         );
         a.register(
             "ridge",
-            |p| Ok(Box::new(Ridge(params("ridge", p)?))),
+            |p| Ok(Box::new(Ridge(parse_params("ridge", p)?))),
             |art| Ok(Box::new(LinearModel::from_artefact(art)?)),
         );
         a.register(
             "elastic_net",
-            |p| Ok(Box::new(ElasticNet(params("elastic_net", p)?))),
+            |p| Ok(Box::new(ElasticNet(parse_params("elastic_net", p)?))),
             |art| Ok(Box::new(LinearModel::from_artefact(art)?)),
         );
         a.register(
             "gaussian_nb",
-            |p| Ok(Box::new(GaussianNb(params("gaussian_nb", p)?))),
+            |p| Ok(Box::new(GaussianNb(parse_params("gaussian_nb", p)?))),
             |art| Ok(Box::new(GaussianNbModel::from_artefact(art)?)),
         );
         a.register(
             "random_forest",
-            |p| Ok(Box::new(RandomForest(params("random_forest", p)?))),
+            |p| Ok(Box::new(RandomForest(parse_params("random_forest", p)?))),
             |art| Ok(Box::new(ForestModel::from_artefact(art)?)),
         );
         a.register(
             "random_forest_regressor",
             |p| {
-                Ok(Box::new(RandomForestRegressor(params(
+                Ok(Box::new(RandomForestRegressor(parse_params(
                     "random_forest_regressor",
                     p,
                 )?)))
@@ -128,7 +137,7 @@ impl Algorithms {
         );
         a.register(
             "kmeans",
-            |p| Ok(Box::new(KMeans(params("kmeans", p)?))),
+            |p| Ok(Box::new(KMeans(parse_params("kmeans", p)?))),
             |art| Ok(Box::new(KMeansModel::from_artefact(art)?)),
         );
         a

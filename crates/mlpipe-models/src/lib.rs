@@ -27,7 +27,7 @@ pub mod service;
 pub mod tree;
 pub mod tree_regressor;
 
-pub use algorithms::Algorithms;
+pub use algorithms::{parse_params, Algorithms};
 pub use arima::{Arima, ArimaModel, ArimaTrainer, FittedArima};
 pub use error::{ModelError, Result};
 pub use facade::*;

@@ -19,8 +19,9 @@ use crate::error::{FeatureError, Result};
 use ndarray::{Array2, ArrayView2, Zip};
 use serde::de::DeserializeOwned;
 
-/// Parses a step's parameters, naming the step in the error.
-pub(crate) fn params<T: DeserializeOwned>(kind: &str, v: &serde_json::Value) -> Result<T> {
+/// Parses a step's parameters (or its fitted state), naming the step in the error: what
+/// the factories of a [`StepRegistry`](crate::StepRegistry) call, built-in or not.
+pub fn params<T: DeserializeOwned>(kind: &str, v: &serde_json::Value) -> Result<T> {
     serde_json::from_value(v.clone())
         .map_err(|e| FeatureError::Definition(format!("parameters of `{kind}`: {e}")))
 }
