@@ -2,7 +2,8 @@
 //! (Parquet + SQLite under `mlpipe-data/`, in-process broker), driven only by events:
 //!
 //! source-data-available → ingest → prepare → split + train → evaluate → deploy →
-//! batch score; then online scoring through the model router and a monitoring summary.
+//! batch score, followed through `Pipeline::follow` (each stage's outcome as it happens);
+//! then online scoring through the model router and a monitoring summary.
 //!
 //! Run it with `cargo run --release --example end_to_end`; run it again and it ingests a
 //! new batch next to the first one.
@@ -11,9 +12,8 @@ use mlpipe::core::broker::{Broker, BrokerExt, SubscribeOptions, Subscription};
 use mlpipe::core::events::{Event, SourceRef, Topic};
 use mlpipe::core::store::ModelRegistryExt;
 use mlpipe::core::{Config, Envelope, Row};
-use mlpipe::ingest::announce_source;
 use mlpipe::serve::ScoreRequest;
-use mlpipe::Pipeline;
+use mlpipe::{Pipeline, RunEnd, StageOutcome};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -116,128 +116,110 @@ pub async fn run(config_path: &Path, data_dir: &Path, csv: &Path) -> Result<f64,
         options: Default::default(),
     };
     let progress = tokio::spawn(progress_line(pipeline.ingest.progress()));
-    announce_source(pipeline.broker.as_ref(), DATASET, source).await?;
-
-    let Event::RawDataExtracted(raw) = obs.expect(Topic::RawDataExtracted).await?.event else {
-        return Err("unexpected event".into());
-    };
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), progress).await;
-    println!(
-        "[ingest]    batch {} — {} rows stored, {} quarantined",
-        raw.batch_id, raw.rows, raw.quarantined
-    );
-    let batches = pipeline.stores.raw.list(Some(DATASET)).await?;
-    println!(
-        "            {} raw batch(es) of {DATASET} in the store",
-        batches.len()
-    );
-
-    let Event::FeaturesGenerated(f) = obs.expect(Topic::FeaturesGenerated).await?.event else {
-        return Err("unexpected event".into());
-    };
-    let fs = pipeline
-        .stores
-        .features
-        .feature_set(&f.feature_set_id)
-        .await?;
-    println!(
-        "[prepare]   feature set {} — {} rows × {} features (label `{}`)",
-        f.feature_set_id,
-        f.rows,
-        fs.feature_names.len(),
-        fs.label.unwrap_or_default()
-    );
-
-    let Event::ModelTrained(t) = obs.expect(Topic::ModelTrained).await?.event else {
-        return Err("unexpected event".into());
-    };
-    let split = pipeline.stores.lineage.split(&t.split_id).await?;
-    println!(
-        "[split]     {} ({} {}) — {} training rows, {} evaluation rows",
-        split.id,
-        split.strategy,
-        split.params,
-        split.train.len(),
-        split.test.len()
-    );
-    for m in &t.candidates {
-        let rec = pipeline.stores.registry.get(m).await?;
-        println!(
-            "[train]     {m} — {} in {:.1} ms",
-            rec.kind,
-            rec.training["fit_ms"].as_f64().unwrap_or(f64::NAN)
-        );
-    }
-    for (name, why) in &t.failed {
-        println!("[train]     candidate {name} failed: {why}");
-    }
-
-    let ready = wait_for_selection(&pipeline, &mut obs, &t.candidates).await?;
+    // `follow` announces the source and reports what each stage did for this run, in
+    // order, until a version is live (or evaluation keeps the one deployed, or a stage
+    // fails: then `outcome` is that stage's error).
+    let mut run = pipeline.follow(DATASET, source).await?;
+    let mut candidates = Vec::new();
     let mut logistic_accuracy = f64::NAN;
-    let (mut table, mut report) = (Vec::new(), None);
-    for m in &t.candidates {
-        let evals = pipeline.stores.registry.evaluations(m).await?;
-        if let Some(e) = evals.last() {
-            let metrics: Vec<String> = e
-                .metrics
-                .iter()
-                .map(|(k, v)| format!("{k} {v:.4}"))
-                .collect();
-            println!("[evaluate]  {m} — {}", metrics.join(", "));
-            if pipeline.stores.registry.get(m).await?.kind == "logistic_regression" {
-                logistic_accuracy = e.metrics.get("accuracy").copied().unwrap_or(f64::NAN);
+    while let Some(outcome) = run.next().await {
+        let event = match outcome {
+            StageOutcome::Completed { event, .. } => event.event,
+            StageOutcome::Failed { stage, reason, .. } => {
+                println!("[{stage}]  failed: {reason}");
+                continue;
             }
-            table.push((m.to_string(), e.metrics.clone()));
-            report = e.details["report"].as_str().map(String::from);
+        };
+        match event {
+            Event::RawDataExtracted(raw) => {
+                println!(
+                    "[ingest]    batch {} — {} rows stored, {} quarantined",
+                    raw.batch_id, raw.rows, raw.quarantined
+                );
+                let batches = pipeline.stores.raw.list(Some(DATASET)).await?;
+                println!(
+                    "            {} raw batch(es) of {DATASET} in the store",
+                    batches.len()
+                );
+            }
+            Event::FeaturesGenerated(f) => {
+                let fs = pipeline
+                    .stores
+                    .features
+                    .feature_set(&f.feature_set_id)
+                    .await?;
+                println!(
+                    "[prepare]   feature set {} — {} rows × {} features (label `{}`)",
+                    f.feature_set_id,
+                    f.rows,
+                    fs.feature_names.len(),
+                    fs.label.unwrap_or_default()
+                );
+            }
+            Event::ModelTrained(t) => {
+                let split = pipeline.stores.lineage.split(&t.split_id).await?;
+                println!(
+                    "[split]     {} ({} {}) — {} training rows, {} evaluation rows",
+                    split.id,
+                    split.strategy,
+                    split.params,
+                    split.train.len(),
+                    split.test.len()
+                );
+                for m in &t.candidates {
+                    let rec = pipeline.stores.registry.get(m).await?;
+                    println!(
+                        "[train]     {m} — {} in {:.1} ms",
+                        rec.kind,
+                        rec.training["fit_ms"].as_f64().unwrap_or(f64::NAN)
+                    );
+                }
+                for (name, why) in &t.failed {
+                    println!("[train]     candidate {name} failed: {why}");
+                }
+                candidates = t.candidates;
+            }
+            Event::ModelReady(_) | Event::ModelRejected(_) => {
+                logistic_accuracy = print_evaluation(&pipeline, &candidates).await?;
+                match event {
+                    Event::ModelReady(r) => println!(
+                        "[evaluate]  chosen: {} ({} {:.4})",
+                        r.model, r.metric, r.value
+                    ),
+                    Event::ModelRejected(r) => println!(
+                        "[evaluate]  no candidate replaces the deployed model: {}",
+                        r.reasons.join("; ")
+                    ),
+                    _ => {}
+                }
+            }
+            Event::ModelDeployed(d) => {
+                let live = pipeline
+                    .stores
+                    .registry
+                    .live(&d.model.model)
+                    .await?
+                    .ok_or("no live set")?;
+                let live: Vec<String> = live.live.iter().map(|v| v.to_string()).collect();
+                println!(
+                    "[deploy]    {} is live as default (live versions: {})",
+                    d.model,
+                    live.join(", ")
+                );
+            }
+            _ => {}
         }
     }
-    print!("{}", mlpipe::eval::text_table(&table, None));
-    if let Some(path) = &report {
-        println!("[evaluate]  report with ROC, PR, calibration and confusion plots: {path}");
-    }
-    match &ready {
-        Some(env) => {
-            let Event::ModelReady(r) = &env.event else {
-                return Err("unexpected event".into());
-            };
-            println!(
-                "[evaluate]  chosen: {} ({} {:.4})",
-                r.model, r.metric, r.value
-            );
-            let Event::ModelDeployed(d) = obs.expect(Topic::ModelDeployed).await?.event else {
-                return Err("unexpected event".into());
-            };
-            let live = pipeline
-                .stores
-                .registry
-                .live(&d.model.model)
-                .await?
-                .ok_or("no live set")?;
-            let live: Vec<String> = live.live.iter().map(|v| v.to_string()).collect();
-            println!(
-                "[deploy]    {} is live as default (live versions: {})",
-                d.model,
-                live.join(", ")
-            );
-            let Event::ScoresGenerated(s) = obs.expect(Topic::ScoresGenerated).await?.event else {
-                return Err("unexpected event".into());
-            };
-            let stored = pipeline.stores.scores.count_run(&s.run_id).await?;
-            println!(
-                "[score]     batch run {} — {} rows scored, {} in the score store",
-                s.run_id, s.rows, stored
-            );
-        }
-        None => {
-            let trail = pipeline.stores.lineage.audit_trail(None).await?;
-            let why = trail
-                .iter()
-                .rev()
-                .find(|a| a.action == "selection.none")
-                .map(|a| a.detail.to_string())
-                .unwrap_or_default();
-            println!("[evaluate]  no candidate replaces the deployed model: {why}");
-        }
+    let _ = tokio::time::timeout(Duration::from_secs(5), progress).await;
+    if let RunEnd::Deployed(_) = run.outcome().await? {
+        let Event::ScoresGenerated(s) = obs.expect(Topic::ScoresGenerated).await?.event else {
+            return Err("unexpected event".into());
+        };
+        let stored = pipeline.stores.scores.count_run(&s.run_id).await?;
+        println!(
+            "[score]     batch run {} — {} rows scored, {} in the score store",
+            s.run_id, s.rows, stored
+        );
     }
 
     // 2. Online scoring: raw records in, scores out, through the live chain.
@@ -311,42 +293,35 @@ pub async fn run(config_path: &Path, data_dir: &Path, csv: &Path) -> Result<f64,
     Ok(logistic_accuracy)
 }
 
-/// Waits until evaluation has decided: `Some(model-ready)` when a candidate won, `None`
-/// when the evaluation service recorded that none qualifies.
-async fn wait_for_selection(
+/// Prints each candidate's stored metrics and the report's path; returns the accuracy of
+/// the logistic candidate.
+async fn print_evaluation(
     pipeline: &Pipeline,
-    obs: &mut Observer,
     candidates: &[mlpipe::core::ModelRef],
-) -> Result<Option<Envelope>, BoxError> {
-    use mlpipe::core::store::{ModelStatus, Node};
-    for _ in 0..1200 {
-        let mut runs = Vec::new();
-        for m in candidates {
-            if let Some(e) = pipeline.stores.registry.evaluations(m).await?.pop() {
-                runs.push(e.run_id);
+) -> Result<f64, BoxError> {
+    let mut logistic_accuracy = f64::NAN;
+    let (mut table, mut report) = (Vec::new(), None);
+    for m in candidates {
+        let evals = pipeline.stores.registry.evaluations(m).await?;
+        if let Some(e) = evals.last() {
+            let metrics: Vec<String> = e
+                .metrics
+                .iter()
+                .map(|(k, v)| format!("{k} {v:.4}"))
+                .collect();
+            println!("[evaluate]  {m} — {}", metrics.join(", "));
+            if pipeline.stores.registry.get(m).await?.kind == "logistic_regression" {
+                logistic_accuracy = e.metrics.get("accuracy").copied().unwrap_or(f64::NAN);
             }
-            if pipeline.stores.registry.get(m).await?.status == ModelStatus::Ready {
-                return Ok(Some(obs.expect(Topic::ModelReady).await?));
-            }
+            table.push((m.to_string(), e.metrics.clone()));
+            report = e.details["report"].as_str().map(String::from);
         }
-        if runs.len() == candidates.len() {
-            if let Some(run) = runs.first() {
-                let key = Node::Evaluation(run.clone()).key();
-                if pipeline
-                    .stores
-                    .lineage
-                    .audit_trail(Some(&key))
-                    .await?
-                    .iter()
-                    .any(|a| a.action == "selection.none")
-                {
-                    return Ok(None);
-                }
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    Err("evaluation did not decide within a minute".into())
+    print!("{}", mlpipe::eval::text_table(&table, None));
+    if let Some(path) = &report {
+        println!("[evaluate]  report with ROC, PR, calibration and confusion plots: {path}");
+    }
+    Ok(logistic_accuracy)
 }
 
 /// The first `n` records of the CSV as raw rows (label removed) with their label.
