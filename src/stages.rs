@@ -8,7 +8,7 @@ use crate::parts::Parts;
 use crate::pipeline::StageConfig;
 use futures::future::BoxFuture;
 use mlpipe_core::broker::{Broker, SubscribeOptions};
-use mlpipe_core::service::ServiceHandle;
+use mlpipe_core::service::{ServiceHandle, StageExt};
 use mlpipe_core::store::Stores;
 use mlpipe_eval::EvaluationService;
 use mlpipe_features::PreparationService;
@@ -168,7 +168,7 @@ fn score(s: &Services, o: SubscribeOptions) -> BoxFuture<'_, Result<Vec<ServiceH
 }
 
 fn monitor(s: &Services, o: SubscribeOptions) -> BoxFuture<'_, Result<Vec<ServiceHandle>>> {
-    Box::pin(async move { Ok(s.monitor.clone().start(o).await?) })
+    Box::pin(async move { Ok(vec![s.monitor.clone().start(o).await?]) })
 }
 
 /// Every stage, in pipeline order. Schedules start with their stage (ingest, train), and

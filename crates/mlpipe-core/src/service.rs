@@ -59,10 +59,96 @@ pub trait EventHandler: Send + Sync + 'static {
     async fn handle(&self, envelope: Envelope, attempt: u32) -> Result<(), HandlerError>;
 }
 
+/// A stage as the broker sees it: the topics it consumes, the consumer group its workers
+/// share, and its handler. Every stage starts the same way, with [`StageExt::start`].
+///
+/// # Contract
+/// - `group` is the same in every process running the stage (workers of one stage share
+///   its events) and differs from every other stage's.
+/// - The handler ([`EventHandler`]) ignores events of its topics that are not for it
+///   (returns `Ok`), is idempotent, and returns [`Permanent`] for what no retry can mend.
+///
+/// # Example
+/// ```
+/// use async_trait::async_trait;
+/// use mlpipe_core::broker::{Broker, InProcessBroker, SubscribeOptions};
+/// use mlpipe_core::events::{Envelope, Topic};
+/// use mlpipe_core::service::{EventHandler, HandlerError, Stage, StageExt};
+/// use std::sync::Arc;
+///
+/// /// Counts the models deployed.
+/// struct Counter { broker: Arc<dyn Broker>, seen: std::sync::atomic::AtomicUsize }
+/// #[async_trait]
+/// impl EventHandler for Counter {
+///     async fn handle(&self, _env: Envelope, _attempt: u32) -> Result<(), HandlerError> {
+///         self.seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+///         Ok(())
+///     }
+/// }
+/// impl Stage for Counter {
+///     fn group(&self) -> &str { "my-app-counter" }
+///     fn topics(&self) -> Vec<Topic> { vec![Topic::ModelDeployed] }
+///     fn broker(&self) -> Arc<dyn Broker> { self.broker.clone() }
+/// }
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let counter = Arc::new(Counter { broker: Arc::new(InProcessBroker::new()), seen: Default::default() });
+/// let handle = counter.start(SubscribeOptions::default()).await.unwrap();
+/// handle.shutdown().await;
+/// # });
+/// ```
+pub trait Stage: EventHandler {
+    /// The consumer group every worker of this stage joins.
+    fn group(&self) -> &str;
+    /// The topics it consumes.
+    fn topics(&self) -> Vec<Topic>;
+    /// Deliveries one process handles at once (per topic).
+    fn concurrency(&self) -> usize {
+        1
+    }
+    /// The broker it consumes from.
+    fn broker(&self) -> Arc<dyn Broker>;
+}
+
+/// The one way every stage starts.
+#[async_trait]
+pub trait StageExt {
+    /// Subscribes the stage's handler to each of its topics under its group; returns once
+    /// subscribed, so events published afterwards are received.
+    async fn start(self: Arc<Self>, options: SubscribeOptions) -> Result<ServiceHandle>;
+}
+
+#[async_trait]
+impl<S: Stage> StageExt for S {
+    async fn start(self: Arc<Self>, options: SubscribeOptions) -> Result<ServiceHandle> {
+        let mut handles = Vec::new();
+        for topic in self.topics() {
+            let h = spawn_handler(
+                self.broker(),
+                topic,
+                self.group(),
+                options.clone(),
+                self.concurrency(),
+                self.clone(),
+            )
+            .await;
+            match h {
+                Ok(h) => handles.push(h),
+                Err(e) => {
+                    for h in handles {
+                        h.shutdown().await;
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        Ok(ServiceHandle::merge(self.group(), handles))
+    }
+}
+
 /// Running consumers; dropping it leaves them running, [`ServiceHandle::shutdown`] stops them.
 pub struct ServiceHandle {
     name: String,
-    stop: watch::Sender<bool>,
+    stop: Vec<watch::Sender<bool>>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -76,14 +162,30 @@ impl ServiceHandle {
     pub fn from_parts(name: &str, stop: watch::Sender<bool>, tasks: Vec<JoinHandle<()>>) -> Self {
         Self {
             name: name.to_string(),
-            stop,
+            stop: vec![stop],
             tasks,
         }
     }
 
+    /// One handle over several: shutting it down stops them all.
+    pub fn merge(name: &str, handles: Vec<ServiceHandle>) -> Self {
+        let mut merged = Self {
+            name: name.to_string(),
+            stop: Vec::new(),
+            tasks: Vec::new(),
+        };
+        for h in handles {
+            merged.stop.extend(h.stop);
+            merged.tasks.extend(h.tasks);
+        }
+        merged
+    }
+
     /// Stops taking new deliveries, lets handlers in progress finish, and waits.
     pub async fn shutdown(self) {
-        let _ = self.stop.send(true);
+        for s in &self.stop {
+            let _ = s.send(true);
+        }
         for t in self.tasks {
             let _ = t.await;
         }
@@ -188,9 +290,5 @@ pub async fn spawn_handler(
             }
         }));
     }
-    Ok(ServiceHandle {
-        name: group.to_string(),
-        stop,
-        tasks,
-    })
+    Ok(ServiceHandle::from_parts(group, stop, tasks))
 }

@@ -10,9 +10,9 @@ use crate::report::{CandidateReport, Curves, RunReport};
 use crate::search::{Search, SearchReport};
 use crate::selection::{Candidate, SelectionPolicy, Verdict};
 use async_trait::async_trait;
-use mlpipe_core::broker::{Broker, BrokerExt, SubscribeOptions};
+use mlpipe_core::broker::{Broker, BrokerExt};
 use mlpipe_core::events::*;
-use mlpipe_core::service::{spawn_handler, EventHandler, HandlerError, ServiceHandle};
+use mlpipe_core::service::{EventHandler, HandlerError};
 use mlpipe_core::store::*;
 use mlpipe_core::{Envelope, EventId, ModelId, ModelRef, RunId, SplitId};
 use mlpipe_models::{Algorithms, TrainingData};
@@ -546,21 +546,19 @@ impl EvaluationService {
             .last()
             .and_then(|e| e.metrics.get(&self.config.selection.metric).copied()))
     }
+}
 
-    /// Subscribes to `model-trained`.
-    pub async fn start(
-        self: Arc<Self>,
-        options: SubscribeOptions,
-    ) -> mlpipe_core::Result<ServiceHandle> {
-        spawn_handler(
-            self.broker.clone(),
-            Topic::ModelTrained,
-            GROUP,
-            options,
-            1,
-            self,
-        )
-        .await
+/// Consumes `model-trained` under [`GROUP`]; started with
+/// [`StageExt::start`](mlpipe_core::service::StageExt::start).
+impl mlpipe_core::service::Stage for EvaluationService {
+    fn group(&self) -> &str {
+        GROUP
+    }
+    fn topics(&self) -> Vec<Topic> {
+        vec![Topic::ModelTrained]
+    }
+    fn broker(&self) -> Arc<dyn Broker> {
+        self.broker.clone()
     }
 }
 

@@ -5,6 +5,7 @@
 
 use mlpipe_core::broker::{BrokerExt, InProcessBroker, SubscribeOptions};
 use mlpipe_core::events::{Event, ModelTrained, Topic};
+use mlpipe_core::service::StageExt as _;
 use mlpipe_core::store::{
     DeploymentRecord, FeatureSetRecord, ModelRegistryExt, ModelStatus, NewCandidate, Node, Stores,
 };

@@ -14,9 +14,9 @@ use crate::pipeline::{FeaturePipeline, FittedPipeline, PipelineDef};
 use crate::quality::{quality_report, QualityReport, QualityThresholds};
 use crate::registry::StepRegistry;
 use async_trait::async_trait;
-use mlpipe_core::broker::{Broker, BrokerExt, SubscribeOptions};
+use mlpipe_core::broker::{Broker, BrokerExt};
 use mlpipe_core::events::*;
-use mlpipe_core::service::{spawn_handler, EventHandler, HandlerError, Permanent, ServiceHandle};
+use mlpipe_core::service::{EventHandler, HandlerError, Permanent};
 use mlpipe_core::store::*;
 use mlpipe_core::table::concat;
 use mlpipe_core::{BatchId, Envelope, EventId, FeatureSetId};
@@ -396,21 +396,19 @@ impl PreparationService {
             combined,
         }))
     }
+}
 
-    /// Subscribes to `raw-data-extracted`.
-    pub async fn start(
-        self: Arc<Self>,
-        options: SubscribeOptions,
-    ) -> mlpipe_core::Result<ServiceHandle> {
-        spawn_handler(
-            self.broker.clone(),
-            Topic::RawDataExtracted,
-            GROUP,
-            options,
-            1,
-            self,
-        )
-        .await
+/// Consumes `raw-data-extracted` under [`GROUP`]; started with
+/// [`StageExt::start`](mlpipe_core::service::StageExt::start).
+impl mlpipe_core::service::Stage for PreparationService {
+    fn group(&self) -> &str {
+        GROUP
+    }
+    fn topics(&self) -> Vec<Topic> {
+        vec![Topic::RawDataExtracted]
+    }
+    fn broker(&self) -> Arc<dyn Broker> {
+        self.broker.clone()
     }
 }
 

@@ -9,6 +9,7 @@ use arrow_schema::{DataType, Field, Schema};
 use common::*;
 use mlpipe_core::broker::{Broker, BrokerExt, InProcessBroker, SubscribeOptions};
 use mlpipe_core::events::{Event, Topic};
+use mlpipe_core::service::StageExt as _;
 use mlpipe_core::store::memory::MemoryOnlineStore;
 use mlpipe_core::store::*;
 use mlpipe_core::table::{rows_of, rows_to_batch, to_matrix};

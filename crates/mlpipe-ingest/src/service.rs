@@ -5,9 +5,9 @@ use crate::csv::{CsvOptions, CsvSource};
 use crate::error::{IngestError, Result};
 use crate::source::Source;
 use async_trait::async_trait;
-use mlpipe_core::broker::{Broker, BrokerExt, SubscribeOptions};
+use mlpipe_core::broker::{Broker, BrokerExt};
 use mlpipe_core::events::*;
-use mlpipe_core::service::{spawn_handler, EventHandler, HandlerError, ServiceHandle};
+use mlpipe_core::service::{EventHandler, HandlerError};
 use mlpipe_core::store::*;
 use mlpipe_core::{BatchId, Envelope, EventId};
 use serde::{Deserialize, Serialize};
@@ -337,21 +337,22 @@ impl IngestionService {
         self.broker.publish_event(&env).await?;
         Ok(())
     }
+}
 
-    /// Subscribes to `source-data-available` and ingests what it announces.
-    pub async fn start(
-        self: Arc<Self>,
-        options: SubscribeOptions,
-    ) -> mlpipe_core::Result<ServiceHandle> {
-        spawn_handler(
-            self.broker.clone(),
-            Topic::SourceDataAvailable,
-            GROUP,
-            options,
-            self.config.concurrency.max(1),
-            self,
-        )
-        .await
+/// Consumes `source-data-available` under [`GROUP`]; started with
+/// [`StageExt::start`](mlpipe_core::service::StageExt::start).
+impl mlpipe_core::service::Stage for IngestionService {
+    fn group(&self) -> &str {
+        GROUP
+    }
+    fn topics(&self) -> Vec<Topic> {
+        vec![Topic::SourceDataAvailable]
+    }
+    fn concurrency(&self) -> usize {
+        self.config.concurrency.max(1)
+    }
+    fn broker(&self) -> Arc<dyn Broker> {
+        self.broker.clone()
     }
 }
 

@@ -3,6 +3,7 @@
 
 use mlpipe_core::broker::{Broker, BrokerExt, InProcessBroker, SubscribeOptions};
 use mlpipe_core::events::{Event, SourceRef, Topic};
+use mlpipe_core::service::StageExt as _;
 use mlpipe_core::store::Stores;
 use mlpipe_ingest::*;
 use std::sync::Arc;

@@ -7,9 +7,9 @@ use crate::algorithms::Algorithms;
 use crate::error::{ModelError, Result};
 use crate::facade::TrainingData;
 use async_trait::async_trait;
-use mlpipe_core::broker::{Broker, BrokerExt, SubscribeOptions};
+use mlpipe_core::broker::{Broker, BrokerExt};
 use mlpipe_core::events::*;
-use mlpipe_core::service::{spawn_handler, EventHandler, HandlerError, Permanent, ServiceHandle};
+use mlpipe_core::service::{EventHandler, HandlerError, Permanent, ServiceHandle};
 use mlpipe_core::store::*;
 use mlpipe_core::{Envelope, EventId, FeatureSetId, ModelId, ModelRef, RunId};
 use mlpipe_split::{LabeledSet, SegregationApi};
@@ -324,22 +324,6 @@ impl TrainingService {
             }
         }
     }
-
-    /// Subscribes to `features-generated`.
-    pub async fn start(
-        self: Arc<Self>,
-        options: SubscribeOptions,
-    ) -> mlpipe_core::Result<ServiceHandle> {
-        spawn_handler(
-            self.broker.clone(),
-            Topic::FeaturesGenerated,
-            GROUP,
-            options,
-            1,
-            self,
-        )
-        .await
-    }
 }
 
 async fn train_with_retries(
@@ -405,6 +389,20 @@ async fn train_with_retries(
         kind: cand.kind.clone(),
         reason: "no attempt ran".into(),
     }))
+}
+
+/// Consumes `features-generated` under [`GROUP`]; started with
+/// [`StageExt::start`](mlpipe_core::service::StageExt::start).
+impl mlpipe_core::service::Stage for TrainingService {
+    fn group(&self) -> &str {
+        GROUP
+    }
+    fn topics(&self) -> Vec<Topic> {
+        vec![Topic::FeaturesGenerated]
+    }
+    fn broker(&self) -> Arc<dyn Broker> {
+        self.broker.clone()
+    }
 }
 
 #[async_trait]

@@ -4,9 +4,9 @@
 use crate::stats::{LatencyHistogram, LatencySummary};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use mlpipe_core::broker::{Broker, SubscribeOptions};
+use mlpipe_core::broker::Broker;
 use mlpipe_core::events::*;
-use mlpipe_core::service::{spawn_handler, EventHandler, HandlerError, ServiceHandle};
+use mlpipe_core::service::{EventHandler, HandlerError};
 use mlpipe_core::store::*;
 
 use mlpipe_core::{Envelope, ModelRef};
@@ -96,32 +96,19 @@ impl MonitoringService {
         self.stats.write().entry(m.clone()).or_default().deployed_at = at;
         Ok(())
     }
+}
 
-    /// Subscribes to `prediction-served` and `model-deployed`.
-    pub async fn start(
-        self: Arc<Self>,
-        options: SubscribeOptions,
-    ) -> mlpipe_core::Result<Vec<ServiceHandle>> {
-        Ok(vec![
-            spawn_handler(
-                self.broker.clone(),
-                Topic::PredictionServed,
-                GROUP,
-                options.clone(),
-                1,
-                self.clone(),
-            )
-            .await?,
-            spawn_handler(
-                self.broker.clone(),
-                Topic::ModelDeployed,
-                GROUP,
-                options,
-                1,
-                self,
-            )
-            .await?,
-        ])
+/// Consumes `prediction-served` and `model-deployed` under [`GROUP`]; started with
+/// [`StageExt::start`](mlpipe_core::service::StageExt::start).
+impl mlpipe_core::service::Stage for MonitoringService {
+    fn group(&self) -> &str {
+        GROUP
+    }
+    fn topics(&self) -> Vec<Topic> {
+        vec![Topic::PredictionServed, Topic::ModelDeployed]
+    }
+    fn broker(&self) -> Arc<dyn Broker> {
+        self.broker.clone()
     }
 }
 

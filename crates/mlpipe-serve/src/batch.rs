@@ -4,9 +4,9 @@
 use crate::error::Result;
 use crate::loaded::ModelCache;
 use async_trait::async_trait;
-use mlpipe_core::broker::{Broker, BrokerExt, SubscribeOptions};
+use mlpipe_core::broker::{Broker, BrokerExt};
 use mlpipe_core::events::*;
-use mlpipe_core::service::{spawn_handler, EventHandler, HandlerError, ServiceHandle};
+use mlpipe_core::service::{EventHandler, HandlerError};
 use mlpipe_core::store::*;
 use mlpipe_core::table::to_matrix;
 use mlpipe_core::{BatchId, Envelope, EventId, ModelRef, RequestId, RunId};
@@ -133,21 +133,19 @@ impl BatchScoringService {
             batches,
         })
     }
+}
 
-    /// Subscribes to `model-deployed`: every deployment scores its feature set.
-    pub async fn start(
-        self: Arc<Self>,
-        options: SubscribeOptions,
-    ) -> mlpipe_core::Result<ServiceHandle> {
-        spawn_handler(
-            self.broker.clone(),
-            Topic::ModelDeployed,
-            GROUP,
-            options,
-            1,
-            self,
-        )
-        .await
+/// Consumes `model-deployed` under [`GROUP`]; started with
+/// [`StageExt::start`](mlpipe_core::service::StageExt::start).
+impl mlpipe_core::service::Stage for BatchScoringService {
+    fn group(&self) -> &str {
+        GROUP
+    }
+    fn topics(&self) -> Vec<Topic> {
+        vec![Topic::ModelDeployed]
+    }
+    fn broker(&self) -> Arc<dyn Broker> {
+        self.broker.clone()
     }
 }
 

@@ -6,9 +6,9 @@
 use crate::error::{Result, ServeError};
 use crate::loaded::{LoadedModel, ModelCache};
 use async_trait::async_trait;
-use mlpipe_core::broker::{Broker, BrokerExt, SubscribeOptions};
+use mlpipe_core::broker::{Broker, BrokerExt};
 use mlpipe_core::events::*;
-use mlpipe_core::service::{spawn_handler, EventHandler, HandlerError, ServiceHandle};
+use mlpipe_core::service::{EventHandler, HandlerError};
 use mlpipe_core::store::*;
 use mlpipe_core::table::to_matrix;
 use mlpipe_core::{Envelope, EventId, ModelRef, Score};
@@ -159,21 +159,19 @@ impl Deployer {
         tracing::info!(model = %m, "deployed");
         Ok(record)
     }
+}
 
-    /// Subscribes to `model-ready`.
-    pub async fn start(
-        self: Arc<Self>,
-        options: SubscribeOptions,
-    ) -> mlpipe_core::Result<ServiceHandle> {
-        spawn_handler(
-            self.broker.clone(),
-            Topic::ModelReady,
-            GROUP,
-            options,
-            1,
-            self,
-        )
-        .await
+/// Consumes `model-ready` under [`GROUP`]; started with
+/// [`StageExt::start`](mlpipe_core::service::StageExt::start).
+impl mlpipe_core::service::Stage for Deployer {
+    fn group(&self) -> &str {
+        GROUP
+    }
+    fn topics(&self) -> Vec<Topic> {
+        vec![Topic::ModelReady]
+    }
+    fn broker(&self) -> Arc<dyn Broker> {
+        self.broker.clone()
     }
 }
 
