@@ -260,3 +260,40 @@ async fn registered_parts_are_known_to_the_check() {
     let p = b.start(&c).await.unwrap_or_else(|e| panic!("{e}"));
     p.shutdown().await;
 }
+
+/// An empty file fails ingestion for good: one attempt, the ingest stage's error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_file_fails_its_run_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.csv");
+    std::fs::write(&empty, "").unwrap();
+    let pipeline = PipelineBuilder::new()
+        .start(&config(
+            dir.path(),
+            "[features.datasets.iris]\nlabel = \"target\"",
+        ))
+        .await
+        .unwrap();
+    let source = SourceRef {
+        uri: empty.display().to_string(),
+        format: "csv".into(),
+        options: Default::default(),
+    };
+    let end = tokio::time::timeout(Duration::from_secs(20), pipeline.run("iris", source))
+        .await
+        .expect("the run ends");
+    match end {
+        Err(Error::Stage {
+            stage,
+            reason,
+            attempts,
+            ..
+        }) => {
+            assert_eq!(stage, "ingest");
+            assert!(reason.contains("empty"), "{reason}");
+            assert_eq!(attempts, 1);
+        }
+        other => panic!("expected the ingest stage's error, got {other:?}"),
+    }
+    pipeline.shutdown().await;
+}

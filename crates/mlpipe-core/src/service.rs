@@ -48,6 +48,26 @@ impl std::error::Error for Permanent {
     }
 }
 
+/// The handler error for `e`: retried with back-off when `transient`, dead-lettered at
+/// once ([`Permanent`]) otherwise. Every stage's handler classifies its errors with it,
+/// from its error type's `is_transient`.
+///
+/// ```
+/// use mlpipe_core::service::{handler_error, Permanent};
+/// let e = mlpipe_core::Error::invalid("bad data");
+/// assert!(handler_error(e, false).is::<Permanent>());
+/// ```
+pub fn handler_error<E>(e: E, transient: bool) -> HandlerError
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    if transient {
+        Box::new(e)
+    } else {
+        Box::new(Permanent::new(e))
+    }
+}
+
 /// A stage's reaction to one event.
 ///
 /// # Contract

@@ -63,5 +63,20 @@ pub enum EvalError {
     Core(#[from] mlpipe_core::Error),
 }
 
+impl EvalError {
+    /// Whether evaluating again can succeed: a store failure that may pass, a report that
+    /// could not be written, a model or split failure that may pass; not a metric that is
+    /// undefined for the data or unknown.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            EvalError::Report { .. } => true,
+            EvalError::Model(e) => e.is_transient(),
+            EvalError::Split(e) => e.is_transient(),
+            EvalError::Core(e) => e.may_pass_later(),
+            _ => false,
+        }
+    }
+}
+
 /// Result alias of this crate.
 pub type Result<T, E = EvalError> = std::result::Result<T, E>;

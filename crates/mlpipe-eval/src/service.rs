@@ -12,7 +12,7 @@ use crate::selection::{Candidate, SelectionPolicy, Verdict};
 use async_trait::async_trait;
 use mlpipe_core::broker::{Broker, BrokerExt};
 use mlpipe_core::events::*;
-use mlpipe_core::service::{EventHandler, HandlerError};
+use mlpipe_core::service::{handler_error, EventHandler, HandlerError};
 use mlpipe_core::store::*;
 use mlpipe_core::{Envelope, EventId, ModelId, ModelRef, RunId, SplitId};
 use mlpipe_models::{Algorithms, TrainingData};
@@ -569,17 +569,28 @@ impl EventHandler for EvaluationService {
             return Ok(());
         };
         if e.candidates.is_empty() {
-            return Err(Box::new(EvalError::Undefined {
-                metric: "selection".into(),
-                reason: format!(
-                    "training run {} produced no candidates: {:?}",
-                    e.run_id, e.failed
-                ),
-            }));
+            // No redelivery brings candidates.
+            return Err(handler_error(
+                EvalError::Undefined {
+                    metric: "selection".into(),
+                    reason: format!(
+                        "training run {} produced no candidates: {:?}",
+                        e.run_id, e.failed
+                    ),
+                },
+                false,
+            ));
         }
-        self.evaluate(&e.candidates, &e.split_id, Some(&env.id))
-            .await?;
-        Ok(())
+        match self
+            .evaluate(&e.candidates, &e.split_id, Some(&env.id))
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let t = e.is_transient();
+                Err(handler_error(e, t))
+            }
+        }
     }
 }
 

@@ -16,7 +16,7 @@ use crate::registry::StepRegistry;
 use async_trait::async_trait;
 use mlpipe_core::broker::{Broker, BrokerExt};
 use mlpipe_core::events::*;
-use mlpipe_core::service::{EventHandler, HandlerError, Permanent};
+use mlpipe_core::service::{handler_error, EventHandler, HandlerError};
 use mlpipe_core::store::*;
 use mlpipe_core::table::concat;
 use mlpipe_core::{BatchId, Envelope, EventId, FeatureSetId};
@@ -420,9 +420,11 @@ impl EventHandler for PreparationService {
         };
         match self.prepare(&e.dataset, &e.batch_id, Some(&env.id)).await {
             Ok(_) => Ok(()),
-            Err(e) if e.is_transient() => Err(e.into()),
             // Bad data or a bad definition fails the same way on every delivery.
-            Err(e) => Err(Permanent::new(e).into()),
+            Err(e) => {
+                let t = e.is_transient();
+                Err(handler_error(e, t))
+            }
         }
     }
 }

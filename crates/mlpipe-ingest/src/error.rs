@@ -103,5 +103,26 @@ pub enum IngestError {
     Core(#[from] mlpipe_core::Error),
 }
 
+impl IngestError {
+    /// Whether ingesting the same source again can succeed: a store or broker failure
+    /// that may pass, a read interrupted by the system, or a file not there yet (a
+    /// producer may announce it before a shared file system shows it); not an empty or
+    /// malformed source, a bad option or too many bad rows, which fail the same way again.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            IngestError::Missing { .. } => true,
+            // A batch of this id exists already: a concurrent delivery of the same event
+            // stored it, and the next delivery announces it.
+            IngestError::Core(mlpipe_core::Error::AlreadyExists { .. }) => true,
+            IngestError::Core(e) => e.may_pass_later(),
+            IngestError::Unreadable { source, .. } => {
+                mlpipe_core::Error::Io(std::io::Error::new(source.kind(), source.to_string()))
+                    .is_transient()
+            }
+            _ => false,
+        }
+    }
+}
+
 /// Result alias of this crate.
 pub type Result<T, E = IngestError> = std::result::Result<T, E>;

@@ -7,7 +7,7 @@ use crate::source::Source;
 use async_trait::async_trait;
 use mlpipe_core::broker::{Broker, BrokerExt};
 use mlpipe_core::events::*;
-use mlpipe_core::service::{EventHandler, HandlerError};
+use mlpipe_core::service::{handler_error, EventHandler, HandlerError};
 use mlpipe_core::store::*;
 use mlpipe_core::{BatchId, Envelope, EventId};
 use serde::{Deserialize, Serialize};
@@ -362,10 +362,20 @@ impl EventHandler for IngestionService {
         let Event::SourceDataAvailable(e) = &env.event else {
             return Ok(());
         };
-        let mut source = open_source(&e.source)?;
-        self.ingest(&e.dataset, source.as_mut(), Some(&env.id))
-            .await?;
-        Ok(())
+        let mut source = open_source(&e.source).map_err(|e| {
+            let t = e.is_transient();
+            handler_error(e, t)
+        })?;
+        match self
+            .ingest(&e.dataset, source.as_mut(), Some(&env.id))
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let t = e.is_transient();
+                Err(handler_error(e, t))
+            }
+        }
     }
 }
 

@@ -104,5 +104,18 @@ pub enum ModelError {
     Core(#[from] mlpipe_core::Error),
 }
 
+impl ModelError {
+    /// Whether training again can succeed: a timeout, a cancelled task, a store failure
+    /// that may pass; not bad parameters, labels, data or an unknown kind.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ModelError::Timeout { .. } | ModelError::Cancelled { .. } => true,
+            ModelError::Split(e) => e.is_transient(),
+            ModelError::Core(e) => e.may_pass_later(),
+            _ => false,
+        }
+    }
+}
+
 /// Result alias of this crate.
 pub type Result<T, E = ModelError> = std::result::Result<T, E>;

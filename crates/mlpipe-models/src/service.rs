@@ -9,7 +9,7 @@ use crate::facade::TrainingData;
 use async_trait::async_trait;
 use mlpipe_core::broker::{Broker, BrokerExt};
 use mlpipe_core::events::*;
-use mlpipe_core::service::{EventHandler, HandlerError, Permanent, ServiceHandle};
+use mlpipe_core::service::{handler_error, EventHandler, HandlerError, ServiceHandle};
 use mlpipe_core::store::*;
 use mlpipe_core::{Envelope, EventId, FeatureSetId, ModelId, ModelRef, RunId};
 use mlpipe_split::{LabeledSet, SegregationApi};
@@ -421,12 +421,12 @@ impl EventHandler for TrainingService {
             .await
         {
             Ok(_) => Ok(()),
-            // A split refused (bad parameters, or rows the features were fitted on)
-            // is refused again on every delivery.
-            Err(ModelError::Split(s)) if !s.is_transient() => {
-                Err(Permanent::new(ModelError::Split(s)).into())
+            // A split refused (bad parameters, or rows the features were fitted on) is
+            // refused again on every delivery; a store failure may pass.
+            Err(e) => {
+                let t = e.is_transient();
+                Err(handler_error(e, t))
             }
-            Err(e) => Err(e.into()),
         }
     }
 }

@@ -6,7 +6,7 @@ use crate::loaded::ModelCache;
 use async_trait::async_trait;
 use mlpipe_core::broker::{Broker, BrokerExt};
 use mlpipe_core::events::*;
-use mlpipe_core::service::{EventHandler, HandlerError};
+use mlpipe_core::service::{handler_error, EventHandler, HandlerError};
 use mlpipe_core::store::*;
 use mlpipe_core::table::to_matrix;
 use mlpipe_core::{BatchId, Envelope, EventId, ModelRef, RequestId, RunId};
@@ -155,7 +155,13 @@ impl EventHandler for BatchScoringService {
         let Event::ModelDeployed(e) = &env.event else {
             return Ok(());
         };
-        self.score_features(&e.model, Some(&env.id)).await?;
-        Ok(())
+        match self.score_features(&e.model, Some(&env.id)).await {
+            Ok(_) => Ok(()),
+            // A model that fails validation fails it again; a store failure may pass.
+            Err(e) => {
+                let t = e.is_transient();
+                Err(handler_error(e, t))
+            }
+        }
     }
 }

@@ -8,7 +8,7 @@ use crate::loaded::{LoadedModel, ModelCache};
 use async_trait::async_trait;
 use mlpipe_core::broker::{Broker, BrokerExt};
 use mlpipe_core::events::*;
-use mlpipe_core::service::{EventHandler, HandlerError};
+use mlpipe_core::service::{handler_error, EventHandler, HandlerError};
 use mlpipe_core::store::*;
 use mlpipe_core::table::to_matrix;
 use mlpipe_core::{Envelope, EventId, ModelRef, Score};
@@ -181,7 +181,13 @@ impl EventHandler for Deployer {
         let Event::ModelReady(e) = &env.event else {
             return Ok(());
         };
-        self.deploy(&e.model, GROUP, Some(&env.id)).await?;
-        Ok(())
+        match self.deploy(&e.model, GROUP, Some(&env.id)).await {
+            Ok(_) => Ok(()),
+            // A model that fails validation fails it again; a store failure may pass.
+            Err(e) => {
+                let t = e.is_transient();
+                Err(handler_error(e, t))
+            }
+        }
     }
 }

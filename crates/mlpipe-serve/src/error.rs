@@ -38,6 +38,18 @@ pub enum ServeError {
 }
 
 impl ServeError {
+    /// Whether the same deployment or scoring can succeed later: a store failure that may
+    /// pass, a deployment not visible yet; not a model that fails validation.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ServeError::NotDeployed(_) | ServeError::VersionNotLive(..) => true,
+            ServeError::Model(e) => e.is_transient(),
+            ServeError::Features(e) => e.is_transient(),
+            ServeError::Core(e) => e.may_pass_later(),
+            _ => false,
+        }
+    }
+
     /// Whether the caller is at fault (HTTP 4xx) rather than the server.
     pub fn is_client_error(&self) -> bool {
         matches!(
