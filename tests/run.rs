@@ -297,3 +297,51 @@ async fn an_empty_file_fails_its_run_at_once() {
     }
     pipeline.shutdown().await;
 }
+
+/// A misspelt key anywhere is refused, naming it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_keys_are_refused_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("[features.datasets.iris]\nlabl = \"target\"", "labl"),
+        ("[features.datasets.iris]\nlabel = \"target\"\nquality = { max_missing_ratio = 0.1, maxx = 1 }", "maxx"),
+        ("[features.combined.c]\nsources = []\nkey = \"k\"\nreplicate = true", "replicate"),
+        ("[ingest]\nmax_bad_ratoi = 0.1", "max_bad_ratoi"),
+        (
+            "[[ingest.schedules]]\ndataset = \"d\"\nschedule = \"every 1d\"\nsource = { uri = \"x.csv\", format = \"csv\", option = {} }",
+            "option",
+        ),
+        ("[training.datasets.iris]\ncandidates = []\ntimeout = 5", "timeout"),
+        ("[training.datasets.iris]\ncandidates = []\nsplit = { strategy = \"random\", train_ration = 0.7 }", "train_ration"),
+        ("[evaluation]\nmetric = \"accuracy\"", "metric"),
+        ("[evaluation.selection]\nmetrc = \"accuracy\"", "metrc"),
+    ];
+    for (text, word) in cases {
+        let err = PipelineBuilder::new()
+            .start(&config(dir.path(), text))
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("accepted:\n{text}"))
+            .to_string();
+        assert!(err.contains(word), "`{word}` not in the error for\n{text}\n→ {err}");
+    }
+    for (text, word) in [
+        ("[broker]\nack_wait = 5", "ack_wait"),
+        ("[log]\nfiltre = \"warn\"", "filtre"),
+        ("[backends]\nbroker = \"nats://x\"", "broker"),
+    ] {
+        let err = Config::from_toml_str(text, std::iter::empty())
+            .err()
+            .unwrap_or_else(|| panic!("accepted:\n{text}"))
+            .to_string();
+        assert!(err.contains(word), "`{word}` not in the error for\n{text}\n→ {err}");
+    }
+    // A misspelt top-level key is an unknown section.
+    let c = Config::from_toml_str(
+        "data_dri = \"x\"\n[backends]\nmetadata_url = \"memory://\"\ndata_url = \"memory://\"",
+        std::iter::empty(),
+    )
+    .unwrap();
+    let err = PipelineBuilder::new().start(&c).await.err().map(|e| e.to_string());
+    assert!(err.is_some_and(|e| e.contains("data_dri")));
+}

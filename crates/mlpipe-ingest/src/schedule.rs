@@ -37,7 +37,28 @@ pub struct ScheduledSource {
     /// `every 15m` or a cron expression.
     pub schedule: String,
     /// The source to announce.
+    #[serde(deserialize_with = "strict_source")]
     pub source: SourceRef,
+}
+
+/// A source as configuration writes it: like [`SourceRef`], but a misspelt key is an
+/// error (the event type itself stays open to fields added later).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SourceConfig {
+    uri: String,
+    format: String,
+    #[serde(default)]
+    options: std::collections::BTreeMap<String, String>,
+}
+
+fn strict_source<'de, D: serde::Deserializer<'de>>(d: D) -> Result<SourceRef, D::Error> {
+    let s = SourceConfig::deserialize(d)?;
+    Ok(SourceRef {
+        uri: s.uri,
+        format: s.format,
+        options: s.options,
+    })
 }
 
 /// Starts announcing each source on its schedule. Every schedule is parsed first, so a
