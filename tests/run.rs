@@ -323,7 +323,10 @@ async fn unknown_keys_are_refused_everywhere() {
             .err()
             .unwrap_or_else(|| panic!("accepted:\n{text}"))
             .to_string();
-        assert!(err.contains(word), "`{word}` not in the error for\n{text}\n→ {err}");
+        assert!(
+            err.contains(word),
+            "`{word}` not in the error for\n{text}\n→ {err}"
+        );
     }
     for (text, word) in [
         ("[broker]\nack_wait = 5", "ack_wait"),
@@ -334,7 +337,10 @@ async fn unknown_keys_are_refused_everywhere() {
             .err()
             .unwrap_or_else(|| panic!("accepted:\n{text}"))
             .to_string();
-        assert!(err.contains(word), "`{word}` not in the error for\n{text}\n→ {err}");
+        assert!(
+            err.contains(word),
+            "`{word}` not in the error for\n{text}\n→ {err}"
+        );
     }
     // A misspelt top-level key is an unknown section.
     let c = Config::from_toml_str(
@@ -342,6 +348,10 @@ async fn unknown_keys_are_refused_everywhere() {
         std::iter::empty(),
     )
     .unwrap();
-    let err = PipelineBuilder::new().start(&c).await.err().map(|e| e.to_string());
+    let err = PipelineBuilder::new()
+        .start(&c)
+        .await
+        .err()
+        .map(|e| e.to_string());
     assert!(err.is_some_and(|e| e.contains("data_dri")));
 }

@@ -23,6 +23,7 @@ pub mod table;
 pub mod telemetry;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod text_numbers;
 pub mod value;
 
 pub use arrow_array::RecordBatch;

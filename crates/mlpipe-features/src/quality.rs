@@ -93,6 +93,10 @@ pub struct QualityReport {
     pub columns: Vec<ColumnQuality>,
     /// Label balance, when a label column is named and present.
     pub label: Option<LabelBalance>,
+    /// What is not a threshold but should not pass unsaid: text columns whose values are
+    /// mostly numbers (probably meant to be numeric, and left out by numeric steps).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 fn numeric_quality(values: &[f64]) -> (u64, u64, u64, Option<f64>, u64) {
@@ -222,10 +226,21 @@ pub fn quality_report(batch: &RecordBatch, label: Option<&str>) -> QualityReport
             counts,
         })
     });
+    let warnings = schema
+        .fields()
+        .iter()
+        .zip(batch.columns())
+        .filter_map(|(f, c)| {
+            let mut t = mlpipe_core::text_numbers::NumericText::default();
+            t.observe(c.as_ref());
+            t.warning(f.name())
+        })
+        .collect();
     QualityReport {
         rows: rows as u64,
         columns,
         label,
+        warnings,
     }
 }
 

@@ -253,6 +253,9 @@ impl PreparationService {
         }
         let data = concat(&raw)?;
         let quality = quality_report(&data, cfg.pipeline.label.as_deref());
+        for w in &quality.warnings {
+            tracing::warn!(dataset, batch = %batch, "{w}");
+        }
         let raw_node = Node::RawBatch(batch.clone());
         let problems = cfg
             .quality

@@ -259,6 +259,9 @@ fn quality_report_finds_missing_mismatches_and_constants() {
     assert_eq!(r.columns[0].missing, 3);
     assert!((r.columns[0].missing_ratio - 0.3).abs() < 1e-15);
     assert_eq!(r.columns[1].type_mismatches, 1);
+    // The mostly numeric text column is named in a warning, not left out silently.
+    assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+    assert!(r.warnings[0].contains("`t`") && r.warnings[0].contains("`n/a`"));
     assert!(r.columns[2].constant && !r.columns[0].constant);
     let strict = QualityThresholds {
         max_missing_ratio: Some(0.2),

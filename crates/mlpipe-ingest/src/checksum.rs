@@ -44,6 +44,7 @@ impl Checksum {
     /// Checksum (hex) and byte count of everything added so far.
     pub fn summary(&self) -> BatchSummary {
         BatchSummary {
+            warnings: Vec::new(),
             checksum: format!("{:032x}", self.hasher.finish_128()),
             source_bytes: self.bytes,
         }

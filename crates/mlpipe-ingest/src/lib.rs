@@ -113,6 +113,7 @@
 
 pub mod checksum;
 pub mod csv;
+pub mod declared;
 mod error;
 mod feed;
 pub mod jsonl;
@@ -126,6 +127,7 @@ pub mod typing;
 
 pub use crate::csv::{CsvOptions, CsvSource};
 pub use checksum::Checksum;
+pub use declared::{ColumnType, DatasetIngest};
 pub use error::{IngestError, Result};
 pub use jsonl::{JsonlOptions, JsonlSource};
 pub use online::{
@@ -136,7 +138,7 @@ pub use parquet_source::{ParquetOptions, ParquetSource};
 pub use rows::{RowOptions, RowSource, StreamSource};
 pub use schedule::{start_schedules, Schedule, ScheduledSource};
 pub use service::{
-    announce_source, open_source, Dedupe, IngestConfig, IngestProgress, IngestReport,
-    IngestionService,
+    announce_source, open_source, open_source_declared, Dedupe, IngestConfig, IngestProgress,
+    IngestReport, IngestionService,
 };
 pub use source::{Chunk, Source};

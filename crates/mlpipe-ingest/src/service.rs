@@ -11,6 +11,7 @@ use mlpipe_core::service::{handler_error, EventHandler, HandlerError};
 use mlpipe_core::store::*;
 use mlpipe_core::{BatchId, Envelope, EventId};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -43,6 +44,10 @@ pub struct IngestConfig {
     /// Sources announced on a schedule (`[[ingest.schedules]]`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub schedules: Vec<crate::schedule::ScheduledSource>,
+    /// Per dataset: declared column types (`[ingest.datasets.<name>.schema]`), applied to
+    /// every source of the dataset, announced by event or ingested directly.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub datasets: BTreeMap<String, crate::declared::DatasetIngest>,
 }
 
 impl Default for IngestConfig {
@@ -53,6 +58,7 @@ impl Default for IngestConfig {
             progress_every_secs: 5,
             concurrency: 4,
             schedules: Vec::new(),
+            datasets: BTreeMap::new(),
         }
     }
 }
@@ -103,12 +109,29 @@ pub struct IngestionService {
 
 /// Opens a source described by a [`SourceRef`].
 pub fn open_source(source: &SourceRef) -> Result<Box<dyn Source>> {
+    open_source_declared(source, &BTreeMap::new())
+}
+
+/// [`open_source`] with the column types a dataset declares laid over the inferred ones
+/// (CSV; JSON lines and Parquet carry their own types, so declaring types for them is an
+/// error rather than a setting that does nothing).
+pub fn open_source_declared(
+    source: &SourceRef,
+    declared: &BTreeMap<String, crate::declared::ColumnType>,
+) -> Result<Box<dyn Source>> {
     let path = source.uri.strip_prefix("file://").unwrap_or(&source.uri);
+    if !declared.is_empty() && source.format != "csv" {
+        return Err(IngestError::InvalidOption(format!(
+            "declared column types apply to CSV sources; `{}` is {}, whose values carry their types",
+            source.uri, source.format
+        )));
+    }
     match source.format.as_str() {
-        "csv" => Ok(Box::new(CsvSource::new(
-            path,
-            CsvOptions::from_pairs(&source.options)?,
-        ))),
+        "csv" => {
+            let mut o = CsvOptions::from_pairs(&source.options)?;
+            o.types = declared.clone();
+            Ok(Box::new(CsvSource::new(path, o)))
+        }
         "jsonl" | "ndjson" => Ok(Box::new(crate::jsonl::JsonlSource::new(
             path,
             crate::jsonl::JsonlOptions::from_pairs(&source.options)?,
@@ -192,6 +215,7 @@ impl IngestionService {
             });
         };
         let mut last_log = Instant::now();
+        let mut text_columns = mlpipe_core::text_numbers::TextColumns::default();
         loop {
             let chunk = match source.next_chunk().await {
                 Ok(Some(c)) => c,
@@ -202,6 +226,7 @@ impl IngestionService {
                     return Err(e);
                 }
             };
+            text_columns.observe(&chunk.batch);
             good += chunk.batch.num_rows() as u64;
             bad += chunk.quarantined.len() as u64;
             bytes += chunk.batch.get_array_memory_size() as u64;
@@ -248,7 +273,11 @@ impl IngestionService {
                 first: first_problem.unwrap_or_default(),
             });
         }
-        let summary = source.summary();
+        let mut summary = source.summary();
+        summary.warnings = text_columns.warnings();
+        for w in &summary.warnings {
+            tracing::warn!(dataset, batch = %id, "{w}");
+        }
         if self.config.dedupe == Dedupe::PerContent {
             let same = self
                 .stores
@@ -362,7 +391,13 @@ impl EventHandler for IngestionService {
         let Event::SourceDataAvailable(e) = &env.event else {
             return Ok(());
         };
-        let mut source = open_source(&e.source).map_err(|e| {
+        let declared = self
+            .config
+            .datasets
+            .get(&e.dataset)
+            .map(|d| d.schema.clone())
+            .unwrap_or_default();
+        let mut source = open_source_declared(&e.source, &declared).map_err(|e| {
             let t = e.is_transient();
             handler_error(e, t)
         })?;

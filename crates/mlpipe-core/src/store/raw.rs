@@ -31,6 +31,9 @@ pub struct BatchSummary {
     pub checksum: String,
     /// Size of the source in bytes.
     pub source_bytes: u64,
+    /// What ingestion noticed and stored anyway (a text column of mostly numbers, …).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// A persisted batch, as listed in the catalogue.

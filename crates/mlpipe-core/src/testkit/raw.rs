@@ -20,6 +20,7 @@ fn summary() -> BatchSummary {
     BatchSummary {
         checksum: "00ff".into(),
         source_bytes: 123,
+        ..Default::default()
     }
 }
 

@@ -95,10 +95,13 @@ enum Col {
 pub(crate) struct Columns {
     cols: Vec<Col>,
     rows: usize,
+    /// Column names, for the reason a row is refused.
+    names: Arc<[String]>,
 }
 
 impl Columns {
     pub(crate) fn new(schema: &Schema, cap: usize) -> Self {
+        let names: Arc<[String]> = schema.fields().iter().map(|f| f.name().clone()).collect();
         let cols = schema
             .fields()
             .iter()
@@ -110,7 +113,11 @@ impl Columns {
                 _ => Col::Str(Vec::with_capacity(cap)),
             })
             .collect();
-        Self { cols, rows: 0 }
+        Self {
+            cols,
+            rows: 0,
+            names,
+        }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -131,7 +138,8 @@ impl Columns {
                 for c in &mut self.cols[..i] {
                     c.truncate(self.rows);
                 }
-                return Err(reason);
+                let name = self.names.get(i).map(String::as_str).unwrap_or("?");
+                return Err(format!("column `{name}`: {reason}"));
             }
         }
         self.rows += 1;

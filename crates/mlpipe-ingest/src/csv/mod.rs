@@ -74,6 +74,9 @@ pub struct CsvOptions {
     /// 64 MiB): an unclosed quote or lone-CR line ends would otherwise make the reader
     /// hold the rest of the file in memory.
     pub max_record_bytes: usize,
+    /// Declared types laid over the inferred (or given) schema, by column name: values
+    /// that do not parse as their column's type refuse their row (quarantined).
+    pub types: std::collections::BTreeMap<String, crate::declared::ColumnType>,
 }
 
 impl Default for CsvOptions {
@@ -86,6 +89,7 @@ impl Default for CsvOptions {
             infer_rows: 10_000,
             chunk_rows: 64 * 1024,
             max_record_bytes: 64 << 20,
+            types: Default::default(),
         }
     }
 }
@@ -393,6 +397,7 @@ fn read_file(
             infer_schema(&names, &sample)
         }
     };
+    let schema = crate::declared::apply(&schema, &o.types, &name)?;
     if !header.is_empty() && header.len() != schema.fields().len() {
         return Err(IngestError::BadHeader {
             source_name: name,
