@@ -355,7 +355,7 @@ fn repo_path(rel: &str) -> PathBuf {
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    mlpipe::core::telemetry::init_tracing(&mlpipe::core::config::LogConfig {
+    mlpipe::telemetry::init_tracing(&mlpipe::core::config::LogConfig {
         filter: "warn".into(),
         json: false,
     });

@@ -145,7 +145,7 @@ async fn run(builder: PipelineBuilder, cli: Cli) -> crate::Result<()> {
 
 async fn worker(builder: PipelineBuilder, args: WorkerArgs) -> crate::Result<()> {
     let config = Config::load(&args.config.config)?;
-    mlpipe_core::telemetry::init_tracing(&config.log);
+    crate::telemetry::init_tracing(&config.log);
     let stages = chosen(&args.stages);
     let (_services, handles) = builder.start_worker(&config, &stages).await?;
     let names: Vec<&str> = stages.iter().map(|s| s.name).collect();

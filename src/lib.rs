@@ -33,6 +33,7 @@ mod parts;
 mod pipeline;
 pub mod run;
 pub mod stages;
+pub mod telemetry;
 
 pub use backends::{
     open_broker, open_stores, scheme_of, Backends, DataStores, MetadataStores, Opening, Schemes,

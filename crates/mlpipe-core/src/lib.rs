@@ -20,7 +20,6 @@ pub mod score;
 pub mod service;
 pub mod store;
 pub mod table;
-pub mod telemetry;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod text_numbers;

@@ -66,6 +66,10 @@
 
 #![forbid(unsafe_code)]
 
+/// Consumer group of the evaluation service, and the actor of what evaluation and
+/// searches record in the audit trail.
+pub const GROUP: &str = "mlpipe-evaluate";
+
 pub mod cv;
 mod error;
 pub mod metrics;

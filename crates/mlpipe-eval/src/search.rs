@@ -407,7 +407,7 @@ impl SearchReport {
         stores
             .lineage
             .audit(mlpipe_core::store::AuditRecord::now(
-                crate::service::GROUP,
+                crate::GROUP,
                 "search.completed",
                 &Node::Evaluation(run_id.clone()),
                 serde_json::json!({

@@ -23,8 +23,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// Consumer group of the evaluation service.
-pub const GROUP: &str = "mlpipe-evaluate";
+pub use crate::GROUP;
 
 /// Evaluation settings (section `[evaluation]`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

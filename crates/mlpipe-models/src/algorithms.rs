@@ -10,8 +10,8 @@ use crate::kmeans::{KMeans, KMeansModel};
 use crate::linear::{ElasticNet, LinearModel, LinearRegression, Ridge};
 use crate::logistic::{LogisticModel, LogisticRegression};
 use crate::naive_bayes::{GaussianNb, GaussianNbModel};
+use crate::tree::regressor::{DecisionTreeRegressor, RegressionTreeModel};
 use crate::tree::{DecisionTree, TreeModel};
-use crate::tree_regressor::{DecisionTreeRegressor, RegressionTreeModel};
 use std::collections::HashMap;
 use std::sync::Arc;
 

@@ -10,10 +10,11 @@
 //! count (the random streams differ from scikit-learn's, so forests are statistically, not
 //! bitwise, equivalent).
 
-use crate::cart::{self, GrowParams, Presorted, Target};
 use crate::error::{ModelError, Result};
 use crate::facade::*;
-use crate::tree::{check_nodes, leaf_of, TreeNode};
+use crate::tree::cart::{self, GrowParams, Presorted, Target};
+use crate::tree::nodes::{check_nodes, leaf_of};
+use crate::tree::TreeNode;
 use mlpipe_core::{FeatureSetId, Score};
 use ndarray::ArrayView2;
 use rand_chacha::rand_core::RngCore;

@@ -13,7 +13,6 @@
 
 mod algorithms;
 pub mod arima;
-mod cart;
 pub mod checkpoint;
 mod error;
 mod facade;
@@ -25,7 +24,6 @@ pub mod logistic;
 pub mod naive_bayes;
 pub mod service;
 pub mod tree;
-pub mod tree_regressor;
 
 pub use algorithms::{parse_params, Algorithms};
 pub use arima::{Arima, ArimaModel, ArimaTrainer, FittedArima};
@@ -34,3 +32,5 @@ pub use facade::*;
 pub use service::{
     CandidateSpec, DatasetTraining, SplitSpec, TrainingConfig, TrainingReport, TrainingService,
 };
+/// The regression tree (also at [`tree::regressor`]).
+pub use tree::regressor as tree_regressor;

@@ -1,9 +1,9 @@
 //! Strategies by name and parameters, as written in configuration.
 
+use crate::columns::SplitColumns;
 use crate::error::{Result, SplitError};
 use crate::folds::{FoldStrategy, KFold, StratifiedKFold};
 use crate::group::GroupSplit;
-use crate::segregation::SplitColumns;
 use crate::strategy::{RandomSplit, SequentialSplit, SplitStrategy};
 use crate::stratified::StratifiedSplit;
 use crate::time::TimeSplit;

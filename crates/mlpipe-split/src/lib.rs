@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 
 mod catalogue;
+mod columns;
 mod error;
 mod folds;
 mod group;

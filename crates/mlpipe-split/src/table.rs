@@ -4,8 +4,8 @@
 //! of the same rows.
 
 use crate::catalogue::{SplitConfig, SplitRegistry};
+use crate::columns::{check_indices, column_text, column_times, has_column, SplitColumns};
 use crate::error::{Result, SplitError};
-use crate::segregation::{check_indices, column_text, column_times, has_column, SplitColumns};
 use crate::strategy::{SplitIndices, SplitInput};
 use arrow_array::RecordBatch;
 use mlpipe_core::store::FeatureSetRecord;

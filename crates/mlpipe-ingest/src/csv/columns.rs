@@ -1,8 +1,8 @@
 //! Typed column buffers for CSV rows: a row goes in whole or not at all, and finished
 //! columns become Arrow arrays without another copy of the values.
 
-use super::infer::{field_str, parse_bool, parse_timestamp};
 use super::number;
+use super::scalar::{field_str, parse_bool, parse_i64, parse_timestamp};
 use crate::error::{IngestError, Result};
 use arrow_array::builder::StringBuilder;
 use arrow_array::types::{Float64Type, Int64Type, TimestampMicrosecondType};
@@ -267,32 +267,6 @@ fn push_field(col: &mut Col, raw: &[u8], i: usize) -> std::result::Result<(), St
         }
     }
     Ok(())
-}
-
-/// An optionally signed decimal integer, refusing overflow.
-pub(crate) fn parse_i64(b: &[u8]) -> Option<i64> {
-    let (neg, digits) = match b {
-        [b'-', rest @ ..] => (true, rest),
-        [b'+', rest @ ..] => (false, rest),
-        _ => (false, b),
-    };
-    if digits.is_empty() {
-        return None;
-    }
-    let mut n: i64 = 0;
-    for &d in digits {
-        if !d.is_ascii_digit() {
-            return None;
-        }
-        let d = i64::from(d - b'0');
-        n = n.checked_mul(10)?;
-        n = if neg {
-            n.checked_sub(d)?
-        } else {
-            n.checked_add(d)?
-        };
-    }
-    Some(n)
 }
 
 impl Col {

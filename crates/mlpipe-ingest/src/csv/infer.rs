@@ -1,5 +1,6 @@
 //! Header names and schema inference for CSV files.
 
+use super::scalar::{field_str, is_number, parse_bool, parse_timestamp};
 use crate::error::{IngestError, Result};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use rayon::prelude::*;
@@ -29,48 +30,6 @@ pub(crate) fn header_names(record: &csv::ByteRecord, source: &str) -> Result<Vec
     Ok(names)
 }
 
-pub(crate) fn field_str(f: &[u8]) -> Option<&str> {
-    std::str::from_utf8(f).ok().map(str::trim)
-}
-
-pub(crate) fn parse_bool(s: &str) -> Option<bool> {
-    match s.to_ascii_lowercase().as_str() {
-        "true" | "t" | "yes" | "1" => Some(true),
-        "false" | "f" | "no" | "0" => Some(false),
-        _ => None,
-    }
-}
-
-/// Parses `2024-01-31`, `2024-01-31 12:00:00`, `2024-01-31T12:00:00[.fff][Z|±hh:mm]` as
-/// microseconds since the epoch (UTC when no offset is given).
-pub fn parse_timestamp(s: &str) -> Option<i64> {
-    use chrono::{DateTime, NaiveDate, NaiveDateTime};
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Some(t.timestamp_micros());
-    }
-    for fmt in [
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%d %H:%M",
-        "%Y-%m-%dT%H:%M",
-    ] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
-            return Some(t.and_utc().timestamp_micros());
-        }
-    }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|t| t.and_utc().timestamp_micros())
-}
-
-/// Whether text is a number as the CSV parser reads it (the common plain decimal form
-/// first, cheaply); integers are tested with the parser's own `parse_i64` alike.
-fn is_number(v: &str) -> bool {
-    super::number::parse_prefix(v.as_bytes()).is_some_and(|(_, n)| n == v.len())
-        || fast_float2::parse::<f64, _>(v).is_ok()
-}
-
 /// Share of sampled values that must parse as a type for a column to get it.
 pub const INFER_MAJORITY: f64 = 0.9;
 
@@ -97,7 +56,7 @@ pub(crate) fn infer_schema(names: &[String], sample: &[Vec<&[u8]>]) -> SchemaRef
             for r in run {
                 for (c, f) in c.iter_mut().zip(r.iter()) {
                     if let Some(v) = field_str(f).filter(|v| !v.is_empty()) {
-                        let int = super::columns::parse_i64(v.as_bytes()).is_some();
+                        let int = super::scalar::parse_i64(v.as_bytes()).is_some();
                         c.values += 1;
                         c.ints += usize::from(int);
                         c.numbers += usize::from(int || is_number(v));

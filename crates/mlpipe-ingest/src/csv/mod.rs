@@ -36,8 +36,10 @@ mod columns;
 mod infer;
 mod number;
 mod pieces;
+mod scalar;
 
-pub use infer::{parse_timestamp, INFER_MAJORITY};
+pub use infer::INFER_MAJORITY;
+pub use scalar::parse_timestamp;
 
 use crate::checksum::Checksum;
 use crate::error::{IngestError, Result};

@@ -8,7 +8,7 @@
 //! dropped up front, and `min_samples_*` count distinct rows like scikit-learn does.
 //! The split search runs across features in parallel on large nodes.
 
-use crate::tree::TreeNode;
+use super::nodes::TreeNode;
 use ndarray::{ArrayView2, Axis};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;

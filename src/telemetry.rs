@@ -1,6 +1,8 @@
-//! Logging set-up: structured `tracing` output, filtered by configuration or `RUST_LOG`.
+//! Logging set-up for an application: structured `tracing` output to stderr, filtered by
+//! `[log]` in configuration or `RUST_LOG`. The library crates only emit events; installing
+//! a subscriber is the application's choice, made here (the `mlpipe` command does it).
 
-use crate::config::LogConfig;
+use mlpipe_core::config::LogConfig;
 use tracing_subscriber::EnvFilter;
 
 /// Installs a global tracing subscriber. Calling it again (or after another subscriber was

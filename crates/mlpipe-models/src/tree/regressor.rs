@@ -2,10 +2,10 @@
 //! scikit-learn's `DecisionTreeRegressor` with its default `criterion="squared_error"`.
 //! Grown by the presorted grower of the crate's `cart` module.
 
-use crate::cart::{self, GrowParams, Presorted, Target};
+use super::cart::{self, GrowParams, Presorted, Target};
+use super::nodes::{check_nodes, leaf_of, TreeNode, TreeParams};
 use crate::error::{ModelError, Result};
 use crate::facade::*;
-use crate::tree::{check_nodes, leaf_of, TreeNode, TreeParams};
 use mlpipe_core::{FeatureSetId, Score};
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
