@@ -92,3 +92,59 @@ fn public_types_are_send_and_sync() {
     check::<Box<dyn Evaluator>>();
     check::<mlpipe_eval::report::RunReport>();
 }
+
+/// Forecast errors by name over `Score::Forecast` rows: each row's prediction is its
+/// forecast at the horizon it asks for (its last step); MASE scales by the naive forecast
+/// of the training series given in the input.
+#[test]
+fn forecast_errors_are_evaluators_over_forecast_scores() {
+    use mlpipe_core::score::Forecast;
+    use mlpipe_eval::metrics::ForecastErrors;
+    use mlpipe_eval::{EvalInput, Evaluators};
+    let train = [10.0, 12.0, 11.0, 13.0, 12.0];
+    let truth = [13.0, 14.0, 12.5];
+    // Row h asks for h steps ahead; only the last step is its prediction.
+    let paths = [vec![12.5], vec![12.5, 13.0], vec![12.5, 13.0, 13.5]];
+    let scores: Vec<Score> = paths
+        .iter()
+        .map(|m| {
+            Score::Forecast(Forecast {
+                mean: m.clone(),
+                lower: m.clone(),
+                upper: m.clone(),
+                level: 0.95,
+            })
+        })
+        .collect();
+    let points = [12.5, 13.0, 13.5];
+    let reference = ForecastErrors::new(&truth, &points, &train, 1).unwrap();
+    let metrics = Evaluators::builtin();
+    let input = EvalInput::new(&truth, &scores).with_training_truth(&train);
+    let get = |n: &str| metrics.get(n).unwrap().evaluate_input(&input).unwrap();
+    assert!((get("forecast_mae") - reference.mae).abs() < 1e-15);
+    assert!((get("forecast_rmse") - reference.rmse).abs() < 1e-15);
+    assert!((get("mase") - reference.mase).abs() < 1e-15);
+    assert!(!metrics.get("mase").unwrap().higher_is_better());
+    // Without the training series MASE says what it needs; a class score is refused.
+    let bare = EvalInput::new(&truth, &scores);
+    assert!(matches!(
+        metrics.get("mase").unwrap().evaluate_input(&bare),
+        Err(EvalError::Undefined { .. })
+    ));
+    let classes = vec![Score::Class { label: 1 }; 3];
+    assert!(matches!(
+        metrics
+            .get("forecast_mae")
+            .unwrap()
+            .evaluate(&truth, &classes),
+        Err(EvalError::BadScore { .. })
+    ));
+    // Clustering quality without the features says so too.
+    assert!(matches!(
+        metrics
+            .get("silhouette")
+            .unwrap()
+            .evaluate(&truth, &classes),
+        Err(EvalError::Undefined { .. })
+    ));
+}

@@ -541,3 +541,73 @@ async fn a_search_is_recorded_in_the_registry_and_selected_on_held_out_rows() {
     let html = std::fs::read_to_string(evaluation.report_path.unwrap()).unwrap();
     assert_eq!(html.matches("<polyline class=\"series\"").count(), 3 * 4);
 }
+
+/// Clustering quality is selectable by name in the evaluation configuration and computed
+/// for a k-means candidate over the evaluation rows' features (the functions themselves
+/// are pinned to scikit-learn in the metric tests).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clustering_quality_is_computed_for_k_means_candidates() {
+    use mlpipe_eval::metrics::clustering::{calinski_harabasz, davies_bouldin, silhouette_score};
+    let s = setup().await;
+    let km = s
+        .candidate(
+            "kmeans",
+            serde_json::json!({"k": 2, "n_init": 2, "seed": 3}),
+            "r-km",
+        )
+        .await;
+    let service = s.service(EvaluationConfig {
+        metrics: vec![
+            "davies_bouldin".into(),
+            "calinski_harabasz".into(),
+            "inertia".into(),
+        ],
+        selection: SelectionPolicy {
+            metric: "silhouette".into(),
+            ..SelectionPolicy::default()
+        },
+        ..EvaluationConfig::default()
+    });
+    let report = service
+        .evaluate(std::slice::from_ref(&km), &s.split, None)
+        .await
+        .unwrap();
+    let got = &report.metrics[0].1;
+    // The same numbers from the metric functions on the evaluation rows.
+    let seg = SegregationApi::new(s.stores.features.clone(), s.stores.lineage.clone());
+    let eval = seg.get(&s.split).await.unwrap().evaluation().unwrap();
+    let bytes = s.stores.registry.artefact(&km).await.unwrap();
+    let (_, model) = s.algorithms.load_bytes(&bytes).unwrap();
+    let labels: Vec<i64> = model
+        .predict_batch(eval.x.view())
+        .unwrap()
+        .iter()
+        .map(|sc| match sc {
+            mlpipe_core::Score::Cluster { cluster, .. } => i64::from(*cluster),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    let want = [
+        (
+            "silhouette",
+            silhouette_score(eval.x.view(), &labels).unwrap(),
+        ),
+        (
+            "davies_bouldin",
+            davies_bouldin(eval.x.view(), &labels).unwrap(),
+        ),
+        (
+            "calinski_harabasz",
+            calinski_harabasz(eval.x.view(), &labels).unwrap(),
+        ),
+    ];
+    for (name, v) in want {
+        assert_eq!(got.get(name).copied(), Some(v), "{name}: {got:?}");
+    }
+    assert!(got["silhouette"] > 0.0 && got["silhouette"] < 1.0);
+    assert!(
+        matches!(report.verdict, Verdict::Winner(..)),
+        "{:?}",
+        report.verdict
+    );
+}
