@@ -97,6 +97,7 @@ fn public_types_are_send_and_sync() {
 /// forecast at the horizon it asks for (its last step); MASE scales by the naive forecast
 /// of the training series given in the input.
 #[test]
+#[allow(clippy::unwrap_used)]
 fn forecast_errors_are_evaluators_over_forecast_scores() {
     use mlpipe_core::score::Forecast;
     use mlpipe_eval::metrics::ForecastErrors;
