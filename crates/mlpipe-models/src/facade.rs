@@ -22,6 +22,97 @@ pub struct TrainingData<'a> {
 /// Builds a model from training data. The trainer holds its hyper-parameters.
 ///
 /// Implement it (with [`Model`]) to add a model type or wrap a third-party library.
+///
+/// # Contract
+/// - `kind` is the name registered with
+///   [`Algorithms::register`](crate::Algorithms::register)`(kind, trainer_fn, loader_fn)`
+///   and the kind of every model it trains; `params()` are the hyper-parameters recorded
+///   with the model, which `trainer_fn` parses back ([`parse_params`](crate::parse_params)).
+/// - `train` calls [`check_training`] first (or [`check_regression`], which starts with
+///   it; classifiers then read their classes with [`classes_of`]), so no rows, a label
+///   count that differs from the row count and NaN or infinite features are refused the
+///   same way by every kind.
+/// - `train` never panics on user data: everything wrong with the data or the
+///   hyper-parameters is a [`ModelError`] (`NoRows`, `NonFinite`, `Labels`, `OneClass`,
+///   `TooManyFeatures`, `Params`, `Numeric`).
+/// - The model it returns was trained on `data.x`'s width, and keeps
+///   `data.feature_set_id` and `data.feature_names` for its artefact.
+/// - Iterative trainers override `train_resumable` to save and resume from the checkpoint
+///   and stop with [`ModelError::Cancelled`] when told to.
+///
+/// # Example
+/// `mean`, a regressor that predicts the training mean, registered and round-tripped
+/// through its artefact bytes:
+/// ```
+/// use mlpipe_core::{FeatureSetId, Score};
+/// use mlpipe_models::{check_regression, check_width, parse_params, score_rows, Algorithms,
+///                     Model, ModelArtefact, ModelError, Trainer, TrainingData};
+/// use ndarray::{array, ArrayView2};
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Deserialize)]
+/// struct MeanTrainer {}
+/// /// What the model learned: all its artefact holds besides the input schema.
+/// #[derive(Debug, Serialize, Deserialize)]
+/// struct Learned { mean: f64 }
+/// #[derive(Debug)]
+/// struct MeanModel { learned: Learned, fs: FeatureSetId, names: Vec<String> }
+///
+/// impl Trainer for MeanTrainer {
+///     fn kind(&self) -> &str { "mean" }
+///     fn params(&self) -> serde_json::Value { serde_json::json!({}) }
+///     fn train(&self, data: &TrainingData<'_>) -> Result<Box<dyn Model>, ModelError> {
+///         check_regression("mean", data)?; // check_training, then finite targets
+///         let mean = data.y.sum() / data.y.len() as f64;
+///         Ok(Box::new(MeanModel { learned: Learned { mean },
+///             fs: data.feature_set_id.clone(), names: data.feature_names.to_vec() }))
+///     }
+/// }
+///
+/// impl MeanModel {
+///     /// The loader: parses data, runs nothing from the artefact.
+///     fn from_artefact(a: &ModelArtefact) -> Result<Self, ModelError> {
+///         Ok(Self { learned: a.learned_as()?, fs: a.feature_set_id.clone(),
+///                   names: a.input_schema.clone() })
+///     }
+///     fn score(&self, _row: &[f64]) -> Score { Score::Value { value: self.learned.mean } }
+/// }
+///
+/// impl Model for MeanModel {
+///     fn kind(&self) -> &str { "mean" }
+///     fn n_features(&self) -> usize { self.names.len() }
+///     fn predict_batch(&self, x: ArrayView2<'_, f64>) -> Result<Vec<Score>, ModelError> {
+///         score_rows(self.n_features(), x, |r| self.score(r)) // the row path, per row
+///     }
+///     fn predict_row(&self, x: &[f64]) -> Result<Score, ModelError> {
+///         check_width(self.n_features(), x.len())?;
+///         Ok(self.score(x))
+///     }
+///     fn artefact(&self) -> Result<ModelArtefact, ModelError> {
+///         ModelArtefact::with_state("mean", self.fs.clone(), self.names.clone(),
+///                                   serde_json::json!({}), &self.learned)
+///     }
+/// }
+///
+/// let mut algorithms = Algorithms::builtin();
+/// algorithms.register(
+///     "mean",
+///     |p| Ok(Box::new(parse_params::<MeanTrainer>("mean", p)?)),
+///     |a| Ok(Box::new(MeanModel::from_artefact(a)?)),
+/// );
+/// let (x, y) = (array![[1.0, 0.0], [2.0, 1.0], [3.0, 0.0]], array![1.0, 2.0, 6.0]);
+/// let names = vec!["a".to_string(), "b".to_string()];
+/// let fs = FeatureSetId::new("fs-example");
+/// let data = TrainingData { x: x.view(), y: y.view(), feature_names: &names, feature_set_id: &fs };
+/// let model = algorithms.trainer("mean", &serde_json::Value::Null)?.train(&data)?;
+/// let (artefact, loaded) = algorithms.load_bytes(&model.artefact()?.to_bytes()?)?;
+/// assert_eq!(artefact.kind, "mean");
+/// assert_eq!(loaded.n_features(), 2);
+/// assert_eq!(loaded.predict_row(&[9.0, 9.0])?, Score::Value { value: 3.0 });
+/// assert_eq!(loaded.predict_batch(x.view())?, model.predict_batch(x.view())?);
+/// assert!(matches!(loaded.predict_row(&[1.0]), Err(ModelError::Width { expected: 2, got: 1 })));
+/// # Ok::<(), ModelError>(())
+/// ```
 pub trait Trainer: Send + Sync {
     /// The model kind, e.g. `logistic_regression`.
     fn kind(&self) -> &str;
@@ -43,6 +134,44 @@ pub trait Trainer: Send + Sync {
 }
 
 /// A trained model.
+///
+/// # Contract
+/// - Immutable once trained: predictions depend on the input only.
+/// - `n_features` equals the width it was trained on; input of another width is
+///   [`ModelError::Width`] ([`check_width`]), never a panic or a truncated row.
+/// - `predict_batch` and `predict_row` give the same scores for the same rows (build the
+///   batch path on the row path, as [`score_rows`] does), and so do `predict_proba` and
+///   `predict_proba_row` when a classifier overrides them: offline and online scoring
+///   agree.
+/// - `artefact()` is data only: the `loader_fn` registered with
+///   [`Algorithms::register`](crate::Algorithms::register)`(kind, trainer_fn, loader_fn)`
+///   rebuilds from it a model that gives the same scores, and loading parses values into
+///   a registered type, it never executes code from the artefact. `kind` equals the kind
+///   registered.
+/// - Failures are [`ModelError`]s (an artefact it cannot use is
+///   [`ModelError::Artefact`]).
+///
+/// # Example
+/// The checks a test of a model makes, here on the built-in `linear_regression` (see
+/// [`Trainer`] for writing one):
+/// ```
+/// use mlpipe_core::FeatureSetId;
+/// use mlpipe_models::{Algorithms, ModelError, TrainingData};
+/// use ndarray::array;
+///
+/// let algorithms = Algorithms::builtin();
+/// let (x, y) = (array![[0.0], [1.0], [2.0], [3.0]], array![1.0, 3.0, 5.0, 7.0]);
+/// let (names, fs) = (vec!["x".to_string()], FeatureSetId::new("fs-example"));
+/// let data = TrainingData { x: x.view(), y: y.view(), feature_names: &names, feature_set_id: &fs };
+/// let model = algorithms.trainer("linear_regression", &serde_json::Value::Null)?.train(&data)?;
+/// assert_eq!(model.n_features(), 1);
+/// let (_, loaded) = algorithms.load_bytes(&model.artefact()?.to_bytes()?)?;
+/// let batch = loaded.predict_batch(x.view())?;
+/// for (i, row) in x.rows().into_iter().enumerate() {
+///     assert_eq!(model.predict_row(&row.to_vec())?, batch[i]);
+/// }
+/// # Ok::<(), ModelError>(())
+/// ```
 pub trait Model: Send + Sync + std::fmt::Debug {
     /// The model kind.
     fn kind(&self) -> &str;

@@ -9,6 +9,56 @@ use serde::{Deserialize, Serialize};
 /// A way of dividing rows into several (training, evaluation) folds, as
 /// cross-validation uses them. Every fold's subsets are disjoint; for k-fold the
 /// evaluation subsets of all folds partition the rows.
+///
+/// # Contract
+/// - Deterministic: the same input and parameters give the same folds, in the same order,
+///   every run and on every platform (seeded strategies use [`crate::rng`]).
+/// - In every fold `train` and `test` are disjoint, every index is below `input.rows`, and
+///   no index appears twice; the [`SegregationApi`](crate::SegregationApi) refuses any
+///   other fold with [`SplitError::InvalidParameter`].
+/// - `name` is the name the strategy is registered under with
+///   [`SplitRegistry::register_folds`](crate::SplitRegistry::register_folds), and
+///   `params()` describes everything that decides the rows: each fold is recorded as a
+///   split whose id is derived from the name, the parameters (with the fold's number) and
+///   the selected rows.
+/// - Failures are [`SplitError`]s, never a panic: no rows is [`SplitError::NoRows`], a
+///   bad parameter (too few rows for the folds, say) `InvalidParameter`, labels it needs
+///   but lacks `NeedsLabels`.
+///
+/// # Example
+/// `interleaved`, whose fold `f` evaluates the rows `i` with `i % k == f`:
+/// ```
+/// use mlpipe_split::{parse_params, FoldStrategy, SplitError, SplitIndices, SplitInput, SplitRegistry};
+/// use serde::Deserialize;
+///
+/// #[derive(Deserialize)]
+/// struct Interleaved { k: u32 }
+///
+/// impl FoldStrategy for Interleaved {
+///     fn name(&self) -> &str { "interleaved" }
+///     fn params(&self) -> serde_json::Value { serde_json::json!({ "k": self.k }) }
+///     fn folds(&self, input: &SplitInput<'_>) -> mlpipe_split::Result<Vec<SplitIndices>> {
+///         if input.rows == 0 {
+///             return Err(SplitError::NoRows);
+///         }
+///         if self.k < 2 || self.k as usize > input.rows {
+///             return Err(SplitError::InvalidParameter(format!("interleaved: k = {} for {} rows", self.k, input.rows)));
+///         }
+///         Ok((0..self.k).map(|f| {
+///             let (test, train) = (0..input.rows as u32).partition(|i| i % self.k == f);
+///             SplitIndices { train, test }
+///         }).collect())
+///     }
+/// }
+///
+/// let mut splits = SplitRegistry::builtin();
+/// splits.register_folds("interleaved", |p| Ok(Box::new(parse_params::<Interleaved>("interleaved", p)?)));
+/// let folds = splits.fold_strategy("interleaved", &serde_json::json!({ "k": 2 }))?
+///     .folds(&SplitInput { rows: 5, ..Default::default() })?;
+/// assert_eq!(folds.len(), 2);
+/// assert_eq!((folds[1].train.clone(), folds[1].test.clone()), (vec![0, 2, 4], vec![1, 3]));
+/// # Ok::<(), SplitError>(())
+/// ```
 pub trait FoldStrategy: Send + Sync {
     /// Name recorded with each fold.
     fn name(&self) -> &str;

@@ -31,8 +31,56 @@ pub struct SplitIndices {
 /// A way of dividing rows into a training and an evaluation subset.
 ///
 /// Implement it to inject a custom strategy: a name, the parameters that define the
-/// split (recorded with it), and the split itself. A seeded strategy must give the same
-/// indices for the same input every time.
+/// split (recorded with it), and the split itself.
+///
+/// # Contract
+/// - Deterministic: the same input and parameters give the same indices, in the same
+///   order, every run and on every platform (seeded strategies use [`crate::rng`]).
+/// - `train` and `test` are disjoint, every index is below `input.rows`, and no index
+///   appears twice; rows may be left out of both. The
+///   [`SegregationApi`](crate::SegregationApi) refuses any other result with
+///   [`SplitError::InvalidParameter`].
+/// - `name` is the name the strategy is registered under with
+///   [`SplitRegistry::register_split`](crate::SplitRegistry::register_split), and
+///   `params()` describes everything that decides the rows: the split is recorded under
+///   both, its id derived from the name, the parameters and the selected rows, and the
+///   registry rebuilds the strategy from them.
+/// - Failures are [`SplitError`]s, never a panic: no rows is [`SplitError::NoRows`], a
+///   bad parameter `InvalidParameter`, labels it needs but lacks `NeedsLabels`, a time or
+///   group column it needs `NeedsColumn`.
+///
+/// # Example
+/// `every_nth`, which holds out every n-th row:
+/// ```
+/// use mlpipe_split::{parse_params, SplitError, SplitIndices, SplitInput, SplitRegistry, SplitStrategy};
+/// use serde::Deserialize;
+///
+/// #[derive(Deserialize)]
+/// struct EveryNth { every: u32 }
+///
+/// impl SplitStrategy for EveryNth {
+///     fn name(&self) -> &str { "every_nth" }
+///     fn params(&self) -> serde_json::Value { serde_json::json!({ "every": self.every }) }
+///     fn train_ratio(&self) -> Option<f64> { Some(1.0 - 1.0 / f64::from(self.every.max(1))) }
+///     fn split(&self, input: &SplitInput<'_>) -> mlpipe_split::Result<SplitIndices> {
+///         if input.rows == 0 {
+///             return Err(SplitError::NoRows);
+///         }
+///         if self.every < 2 {
+///             return Err(SplitError::InvalidParameter(format!("every_nth: `every` must be at least 2, got {}", self.every)));
+///         }
+///         let (test, train) = (0..input.rows as u32).partition(|i| i % self.every == 0);
+///         Ok(SplitIndices { train, test })
+///     }
+/// }
+///
+/// let mut splits = SplitRegistry::builtin();
+/// splits.register_split("every_nth", |p| Ok(Box::new(parse_params::<EveryNth>("every_nth", p)?)));
+/// let strategy = splits.strategy("every_nth", &serde_json::json!({ "every": 3 }))?;
+/// let s = strategy.split(&SplitInput { rows: 7, ..Default::default() })?;
+/// assert_eq!((s.train, s.test), (vec![1, 2, 4, 5], vec![0, 3, 6]));
+/// # Ok::<(), SplitError>(())
+/// ```
 pub trait SplitStrategy: Send + Sync {
     /// Name recorded with the split.
     fn name(&self) -> &str;

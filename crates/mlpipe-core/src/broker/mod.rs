@@ -231,6 +231,48 @@ impl BrokerCapabilities {
 }
 
 /// The message broker every stage talks through.
+///
+/// # Contract
+/// The semantics of the [module documentation](self), method by method:
+/// - `publish` delivers the message, id, payload and headers unchanged, to every group
+///   subscribed to its topic at the time; inside a group exactly one consumer at a time.
+/// - `subscribe` joins (or creates) the group: subscriptions of one group share its
+///   messages. It refuses options that fail [`SubscribeOptions::validate`].
+/// - Delivery is at-least-once, settled through the backend's [`Acker`]: a nacked delivery,
+///   or one not acked within `ack_wait` (restarted by `in_progress`), comes back after the
+///   back-off with the same id and `attempt + 1`. After `max_deliveries`, or at once when
+///   rejected, it goes to [`dead_letter_topic`] with the [`HEADER_ERROR`] and the other
+///   headers, and dead-letter topics keep their messages until a group reads them.
+/// - [`Subscription::next`] waits until a delivery is available, and gives `Ok(None)`
+///   when the broker closed.
+/// - `capabilities` tells the truth: `durable` only if messages survive a restart,
+///   `distributed` only if other processes can share a group.
+/// - A lost connection is `Error::Backend { transient: true, .. }`
+///   ([`Error::transient`]), so publishers and workers retry instead of giving up.
+///
+/// A backend proves all this by running `mlpipe_core::testkit::broker::conformance(broker)`
+/// (feature `testkit`) from its own tests.
+///
+/// # Example
+/// A nacked delivery comes back as the next attempt of the same message:
+/// ```
+/// use mlpipe_core::broker::{Broker, InProcessBroker, Message, SubscribeOptions};
+/// use std::time::Duration;
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let broker = InProcessBroker::new();
+/// let options = SubscribeOptions { backoff: vec![Duration::from_millis(10)], ..Default::default() };
+/// let mut sub = broker.subscribe("jobs", "workers", options).await?;
+/// let message = Message::new("jobs", "payload");
+/// broker.publish(message.clone()).await?;
+/// let first = sub.next().await?.expect("a delivery");
+/// first.nack("try again").await?;
+/// let second = sub.next().await?.expect("a redelivery");
+/// assert_eq!((second.message.id.clone(), second.attempt), (message.id, 2));
+/// second.ack().await?;
+/// # Ok::<(), mlpipe_core::Error>(())
+/// # }).unwrap();
+/// ```
 #[async_trait]
 pub trait Broker: Send + Sync {
     /// Publishes a message on its topic.

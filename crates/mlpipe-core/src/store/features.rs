@@ -45,10 +45,46 @@ impl FeatureSetRecord {
 /// The offline feature store.
 ///
 /// # Contract
-/// - Feature sets are immutable: storing the same id again with the same content is a
-///   no-op, with different content `AlreadyExists`.
+/// - Feature sets are immutable: storing the same id again with the same content
+///   ([`FeatureSetRecord::same_content`]) is a no-op, with different content
+///   `AlreadyExists`. `feature_set` of an unknown id is `NotFound`; `feature_sets` lists
+///   oldest first, of one dataset when asked.
 /// - Features of one (feature set, raw batch) pair are written once (`AlreadyExists`
-///   after) and read back exactly.
+///   after); writing under a feature set that is not stored is an error.
+/// - `batches` lists the raw batches in write order. `read` returns the rows exactly as
+///   written: all batches in write order for `None`, else in the order of the batches
+///   asked; a batch without features is `NotFound`.
+/// - Failures are [`Error`](crate::Error) variants by meaning; a backend failure that may
+///   pass (connection lost, busy, timed out) is `Error::Backend { transient: true, .. }`
+///   ([`Error::transient`](crate::Error::transient)) or `Error::Timeout`, so retry layers
+///   retry it, and a permanent one `transient: false`.
+///
+/// A backend proves all this by running `mlpipe_core::testkit::features::conformance(store)`
+/// (feature `testkit`) from its own tests.
+///
+/// # Example
+/// ```
+/// use mlpipe_core::store::{memory::MemoryFeatureStore, FeatureSetRecord, FeatureStore};
+/// use mlpipe_core::{table::from_matrix, BatchId, Error, FeatureSetId};
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let store = MemoryFeatureStore::default();
+/// let record = FeatureSetRecord {
+///     id: FeatureSetId::new("fs-demo"), dataset: "demo".into(), feature_names: vec!["x".into()],
+///     label: None, key: None, pipeline: serde_json::json!({}), fitted_on: vec![],
+///     created_at: chrono::Utc::now(),
+/// };
+/// store.put_feature_set(record.clone()).await?;
+/// store.put_feature_set(record.clone()).await?; // the same content: a no-op
+/// let batch = BatchId::generate();
+/// let x = from_matrix(&["x".to_string()], &ndarray::array![[0.5], [1.5]])?;
+/// store.write(&record.id, &batch, vec![x.clone()]).await?;
+/// assert_eq!(store.read(&record.id, None).await?, vec![x.clone()]);
+/// let twice = store.write(&record.id, &batch, vec![x]).await;
+/// assert!(matches!(twice, Err(Error::AlreadyExists { .. })));
+/// # Ok::<(), mlpipe_core::Error>(())
+/// # }).unwrap();
+/// ```
 #[async_trait]
 pub trait FeatureStore: Send + Sync {
     /// Stores a feature set definition.
@@ -83,8 +119,37 @@ pub struct FeatureVector {
 /// feature set id).
 ///
 /// # Contract
-/// - `put` replaces the vector of each key; `get_many` returns one entry per key asked, in
-///   order, `None` for unknown keys.
+/// - `put` replaces the whole vector of each key (the last write wins); concurrent writers
+///   of different keys all land.
+/// - `get_many` returns one entry per key asked, in order, `None` for unknown keys; the
+///   values come back bit-exact, as written.
+/// - Namespaces are separate: a key in one is never seen in another; `count` of an
+///   unknown namespace is 0.
+/// - Failures are [`Error`](crate::Error) variants by meaning; a backend failure that may
+///   pass (connection lost, busy, timed out) is `Error::Backend { transient: true, .. }`
+///   ([`Error::transient`](crate::Error::transient)) or `Error::Timeout`, so retry layers
+///   retry it, and a permanent one `transient: false`.
+///
+/// A backend proves all this by running
+/// `mlpipe_core::testkit::features::online_conformance(store)` (feature `testkit`) from
+/// its own tests.
+///
+/// # Example
+/// ```
+/// use mlpipe_core::store::{memory::MemoryOnlineStore, OnlineFeatureStore, OnlineFeatureStoreExt};
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let store = MemoryOnlineStore::default();
+/// store.put("fs-demo", vec![("user-1".into(), vec![0.1 + 0.2, -1.0])]).await?;
+/// store.put("fs-demo", vec![("user-1".into(), vec![3.0, 4.0])]).await?; // replaces
+/// let v = store.get("fs-demo", "user-1").await?.map(|v| v.values);
+/// assert_eq!(v, Some(vec![3.0, 4.0]));
+/// let many = store.get_many("fs-demo", &["nobody".into(), "user-1".into()]).await?;
+/// assert!(many[0].is_none() && many[1].is_some());
+/// assert_eq!(store.count("other-namespace").await?, 0);
+/// # Ok::<(), mlpipe_core::Error>(())
+/// # }).unwrap();
+/// ```
 #[async_trait]
 pub trait OnlineFeatureStore: Send + Sync {
     /// Writes (replaces) vectors.

@@ -122,8 +122,39 @@ pub struct SplitRecord {
 /// The lineage and audit store.
 ///
 /// # Contract
-/// - Links and splits are idempotent: writing the same again changes nothing.
-/// - The audit trail is append-only.
+/// - Links are idempotent: writing the same link again changes nothing. `upstream` and
+///   `downstream` return a node's direct links, so [`LineageStoreExt::trace`] walks from a
+///   score back to its source.
+/// - The audit trail is append-only; `audit_trail` lists oldest first, about one subject
+///   (node key) when asked.
+/// - Splits are idempotent too: the same record again changes nothing, a different record
+///   under a stored id is `AlreadyExists`; `split` of an unknown id is `NotFound`.
+/// - Failures are [`Error`](crate::Error) variants by meaning; a backend failure that may
+///   pass (connection lost, busy, timed out) is `Error::Backend { transient: true, .. }`
+///   ([`Error::transient`](crate::Error::transient)) or `Error::Timeout`, so retry layers
+///   retry it, and a permanent one `transient: false`.
+///
+/// A backend proves all this by running `mlpipe_core::testkit::lineage::conformance(store)`
+/// (feature `testkit`) from its own tests.
+///
+/// # Example
+/// ```
+/// use mlpipe_core::store::{memory::MemoryLineageStore, LineageLink, LineageStore, LineageStoreExt, Node};
+/// use mlpipe_core::{BatchId, FeatureSetId};
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let store = MemoryLineageStore::default();
+/// let (source, batch) = (Node::Source("file.csv".into()), Node::RawBatch(BatchId::generate()));
+/// let fs = Node::FeatureSet(FeatureSetId::new("fs-demo"));
+/// store.link(LineageLink::new(source.clone(), batch.clone(), "ingested_from")).await?;
+/// store.link(LineageLink::new(batch.clone(), fs.clone(), "features_of")).await?;
+/// store.link(LineageLink::new(batch.clone(), fs.clone(), "features_of")).await?; // no-op
+/// assert_eq!(store.upstream(&fs).await?.len(), 1);
+/// let trace = store.trace(&fs).await?;
+/// assert_eq!(trace.last().map(|l| &l.from), Some(&source));
+/// # Ok::<(), mlpipe_core::Error>(())
+/// # }).unwrap();
+/// ```
 #[async_trait]
 pub trait LineageStore: Send + Sync {
     /// Records that `to` was derived from `from`.

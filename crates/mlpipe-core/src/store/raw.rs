@@ -85,10 +85,42 @@ pub trait RawBatchWriter: Send {
 /// The immutable raw data store.
 ///
 /// # Contract
-/// - Append only: a committed batch id is never written again (`AlreadyExists`).
+/// - Append only: a committed batch id is never written again. `create` of a committed id,
+///   or a [`RawBatchWriter::commit`] that loses a race for the id, is `AlreadyExists` and
+///   leaves the stored batch unchanged; of writers racing for one id exactly one wins.
 /// - A batch becomes visible atomically at commit; an aborted or crashed writer leaves
-///   nothing visible.
-/// - Reads return the data exactly as written, in write order.
+///   nothing visible and its id free. Writers of different ids run concurrently.
+/// - `read` returns the data exactly as written (schema and values), in write order;
+///   `info` the meta, summary and row and quarantine counts; `quarantined` the refused
+///   records as given. `read` and `info` of an unknown id are `NotFound`.
+/// - `list` is oldest (first committed) first, of one dataset when asked.
+/// - Failures are [`Error`](crate::Error) variants by meaning; a backend failure that may
+///   pass (connection lost, busy, timed out) is `Error::Backend { transient: true, .. }`
+///   ([`Error::transient`](crate::Error::transient)) or `Error::Timeout`, so retry layers
+///   retry it, and a permanent one `transient: false`.
+///
+/// A backend proves all this by running `mlpipe_core::testkit::raw::conformance(store)`
+/// (feature `testkit`) from its own tests; durable backends also run
+/// `testkit::durability::survives_reopen`.
+///
+/// # Example
+/// ```
+/// use mlpipe_core::store::{memory::MemoryRawStore, BatchMeta, BatchSummary, RawStore, RawStoreExt};
+/// use mlpipe_core::{table::from_matrix, BatchId, Error};
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let store = MemoryRawStore::default();
+/// let data = from_matrix(&["x".to_string()], &ndarray::array![[1.0], [2.0]])?;
+/// let meta = BatchMeta { dataset: "demo".into(), ..Default::default() };
+/// let id = BatchId::generate();
+/// let info = store.put(&id, meta.clone(), vec![data.clone()], BatchSummary::default()).await?;
+/// assert_eq!(info.rows, 2);
+/// assert_eq!(store.read(&id).await?, vec![data.clone()]);
+/// let again = store.put(&id, meta, vec![data], BatchSummary::default()).await;
+/// assert!(matches!(again, Err(Error::AlreadyExists { .. })));
+/// # Ok::<(), mlpipe_core::Error>(())
+/// # }).unwrap();
+/// ```
 #[async_trait]
 pub trait RawStore: Send + Sync {
     /// Starts a new batch. Fails with `AlreadyExists` if `id` is committed.

@@ -104,8 +104,43 @@ pub struct DeploymentRecord {
 /// # Contract
 /// - Versions of a model count up from 1 without gaps or duplicates, also under concurrent
 ///   registration.
-/// - Registering the same (model, run id) again returns the existing version.
-/// - Deployments are an append-only history; the live set is the latest one.
+/// - Registering the same (model, run id) again returns the existing version and adds
+///   none. `artefact` returns the bytes exactly as registered; `get` and `artefact` of an
+///   unknown version are `NotFound`. `versions` lists oldest first.
+/// - `put_evaluation` keeps one evaluation per (run, version), saving again replaces it;
+///   `mark_ready` marks that version only. Both refuse a version that is not registered.
+/// - Deployments are an append-only history; the live set is the latest one
+///   ([`ModelRegistryExt::live`]). A deployment whose default is not among its live
+///   versions, or that names a version not registered, is refused and not recorded.
+/// - Failures are [`Error`](crate::Error) variants by meaning; a backend failure that may
+///   pass (connection lost, busy, timed out) is `Error::Backend { transient: true, .. }`
+///   ([`Error::transient`](crate::Error::transient)) or `Error::Timeout`, so retry layers
+///   retry it, and a permanent one `transient: false`.
+///
+/// A backend proves all this by running `mlpipe_core::testkit::registry::conformance(registry)`
+/// (feature `testkit`) from its own tests.
+///
+/// # Example
+/// ```
+/// use mlpipe_core::store::{memory::MemoryRegistry, ModelRegistry, ModelStatus, NewCandidate};
+/// use mlpipe_core::{FeatureSetId, ModelId, ModelVersion, RunId};
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let registry = MemoryRegistry::default();
+/// let candidate = |run: &str| NewCandidate {
+///     model: ModelId::new("churn"), kind: "logistic_regression".into(), run_id: RunId::new(run),
+///     feature_set_id: FeatureSetId::new("fs-demo"), split_id: None,
+///     params: serde_json::json!({}), training: serde_json::json!({}), artefact: b"{}".to_vec(),
+/// };
+/// let v1 = registry.register(candidate("run-1")).await?;
+/// let v2 = registry.register(candidate("run-2")).await?;
+/// assert_eq!((v1.version, v2.version), (ModelVersion(1), ModelVersion(2)));
+/// assert_eq!(registry.register(candidate("run-1")).await?, v1); // redelivered: no new version
+/// registry.mark_ready(&v2).await?;
+/// assert_eq!(registry.get(&v2).await?.status, ModelStatus::Ready);
+/// # Ok::<(), mlpipe_core::Error>(())
+/// # }).unwrap();
+/// ```
 #[async_trait]
 pub trait ModelRegistry: Send + Sync {
     /// Adds a version.
