@@ -13,7 +13,7 @@
 //!   them, so nothing is lost even if nobody listens yet.
 //!
 //! Implementations: [`InProcessBroker`] here; NATS JetStream in `mlpipe-nats`. The
-//! conformance suite in [`crate::testkit::broker`] holds every implementation to this.
+//! conformance suite in `mlpipe_core::testkit::broker` (feature `testkit`) holds every implementation to this.
 
 mod memory;
 

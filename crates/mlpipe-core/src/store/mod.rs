@@ -4,7 +4,7 @@
 //! `Arc<dyn RawStore>` chosen from configuration. The in-memory implementations in
 //! [`memory`] are the reference; the embedded durable default lives in `mlpipe-parquet`
 //! (data) and `mlpipe-sql` (metadata); every implementation passes the same conformance
-//! suite in [`crate::testkit`].
+//! suite in `mlpipe_core::testkit` (feature `testkit`).
 
 pub mod features;
 pub mod lineage;
