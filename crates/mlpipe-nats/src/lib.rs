@@ -46,7 +46,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-pub use error::{nats_err, BACKEND};
+pub use error::{nats_err, Classify, BACKEND};
 
 /// Header carrying the mlpipe message id on NATS.
 pub const HEADER_ID: &str = "mlpipe-id";
@@ -133,8 +133,10 @@ impl NatsBroker {
         Self::connect_with(url, options).await
     }
 
-    /// Connects to `url` with `options`. A server that cannot be reached is a transient
-    /// error: retry later, or check the URL and that `nats-server -js` runs.
+    /// Connects to `url` with `options`. A server that cannot be reached (refused, timed
+    /// out, not resolved) is a transient error: retry later, or check the URL and that
+    /// `nats-server -js` runs. A URL that does not parse, refused credentials or a failed
+    /// TLS setup are permanent.
     pub async fn connect_with(url: &str, options: NatsOptions) -> Result<Self> {
         naming::check_token("prefix", &options.prefix)?;
         let client = async_nats::ConnectOptions::new()
@@ -142,10 +144,13 @@ impl NatsBroker {
             .connect(url)
             .await
             .map_err(|e| {
-                Error::transient(
-                    BACKEND,
-                    format!("cannot connect to {url}: {e}; is nats-server running with JetStream (-js)?"),
-                )
+                let transient = e.is_transient();
+                let hint = if transient {
+                    "is nats-server running with JetStream (-js)?"
+                } else {
+                    "check the URL, the credentials and the TLS settings"
+                };
+                error::backend_error(format!("cannot connect to {url}: {e}; {hint}"), transient)
             })?;
         let mut js = jetstream::new(client.clone());
         js.set_timeout(options.request_timeout);

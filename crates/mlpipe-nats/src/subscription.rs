@@ -1,7 +1,7 @@
 //! One consumer of a group: pulls from the group's durable consumer one message at a time
 //! (so a slow handler never holds messages it has not started), and settles deliveries.
 
-use crate::error::nats_err;
+use crate::error::{nats_err, PullMessageError};
 use crate::{naming, Inner, HEADER_ID};
 use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy, PullConsumer};
 use async_nats::jetstream::{self, AckKind};
@@ -97,7 +97,7 @@ impl Subscription for NatsSubscription {
                 .await
                 .map_err(|e| nats_err("pulling a message", e))?;
             while let Some(m) = batch.next().await {
-                let m = m.map_err(|e| nats_err("receiving a message", e))?;
+                let m = m.map_err(|e| nats_err("receiving a message", PullMessageError(e)))?;
                 if let Some(d) = self.ctx.clone().deliver(m).await? {
                     return Ok(Some(d));
                 }
