@@ -45,6 +45,23 @@ enum Command {
     /// `ready <stages>` once subscribed; on SIGTERM or Ctrl-C stops taking events,
     /// finishes those in progress and exits 0.
     Worker(WorkerArgs),
+    /// Serve the models the pipeline deployed over HTTP (Open Inference Protocol v2).
+    ///
+    /// Reads the registry and stores the configuration names (the embedded default: what
+    /// the pipeline wrote under `data_dir`), follows `model-deployed` with a subscription
+    /// of its own so new versions go live without a restart, and writes every served
+    /// score to the score store. Prints `serving http://ADDR` once listening; on SIGTERM or
+    /// Ctrl-C finishes the requests in flight and exits 0.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Address to listen on (default: `[serve] addr`, else 127.0.0.1:8080).
+    #[arg(long)]
+    addr: Option<std::net::SocketAddr>,
+    #[command(flatten)]
+    config: ConfigArg,
 }
 
 /// The configuration file every subcommand reads.
@@ -140,6 +157,7 @@ pub fn main_from(
 async fn run(builder: PipelineBuilder, cli: Cli) -> crate::Result<()> {
     match cli.command {
         Command::Worker(args) => worker(builder, args).await,
+        Command::Serve(args) => serve(builder, args).await,
     }
 }
 
@@ -155,6 +173,39 @@ async fn worker(builder: PipelineBuilder, args: WorkerArgs) -> crate::Result<()>
     for h in handles {
         h.shutdown().await;
     }
+    Ok(())
+}
+
+async fn serve(builder: PipelineBuilder, args: ServeArgs) -> crate::Result<()> {
+    let config = Config::load(&args.config.config)?;
+    crate::telemetry::init_tracing(&config.log);
+    let services = builder.assemble(&config).await?;
+    let log = mlpipe_serve::ServedLog::start(services.stores.clone(), services.broker.clone());
+    let router = std::sync::Arc::new(mlpipe_serve::ModelRouter::new(
+        services.stores.clone(),
+        services.cache.clone(),
+        Some(log.clone()),
+    ));
+    let follow = router
+        .clone()
+        .follow_deployments(
+            services.broker.clone(),
+            &crate::pipeline::router_group(),
+            config.broker.subscribe_options(),
+        )
+        .await?;
+    let mut serve_config = services.config.serve.clone();
+    if let Some(a) = args.addr {
+        serve_config.addr = a;
+    }
+    let state = mlpipe_serve::ServerState::new(router, services.stores.clone());
+    let server = mlpipe_serve::ScoringServer::start(state, &serve_config).await?;
+    println!("serving http://{}", server.local_addr());
+    stopped().await;
+    tracing::info!("stopping: finishing the requests in flight");
+    server.shutdown().await;
+    follow.shutdown().await;
+    log.flush().await;
     Ok(())
 }
 
@@ -186,11 +237,20 @@ mod tests {
     fn stages_and_config_are_read() {
         let Command::Worker(a) = parse("worker ingest,prepare train --config x.toml")
             .unwrap()
-            .command;
+            .command
+        else {
+            panic!("not the worker")
+        };
         let names: Vec<&str> = chosen(&a.stages).iter().map(|s| s.name).collect();
         assert_eq!(names, ["ingest", "prepare", "train"]);
         assert_eq!(a.config.config.to_str(), Some("x.toml"));
-        let Command::Worker(a) = parse("worker all,ingest").unwrap().command;
+        let Command::Worker(a) = parse("worker all,ingest").unwrap().command else {
+            panic!("not the worker")
+        };
+        let Command::Serve(s) = parse("serve --addr 127.0.0.1:9000").unwrap().command else {
+            panic!("not serve")
+        };
+        assert_eq!(s.addr.map(|a| a.port()), Some(9000));
         assert_eq!(chosen(&a.stages).len(), STAGES.len());
     }
 
@@ -202,7 +262,8 @@ mod tests {
             e.contains("unknown stage `bake`") && e.contains("prepare"),
             "{e}"
         );
-        assert!(parse("serve").is_err());
+        assert!(parse("serve --addr nowhere").is_err());
+        assert!(parse("serve").is_ok());
         assert!(parse("worker ingest --config").is_err());
     }
 

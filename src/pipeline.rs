@@ -17,13 +17,13 @@ use mlpipe_features::PrepareConfig;
 use mlpipe_ingest::{IngestConfig, IngestionService};
 use mlpipe_models::{Algorithms, TrainingConfig};
 use mlpipe_monitor::MonitoringService;
-use mlpipe_serve::{ModelRouter, ServedLog};
+use mlpipe_serve::{ModelRouter, ScoringServer, ServeConfig, ServedLog, ServerState};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// The configuration sections the stages read (besides `data_dir`, `[backends]`,
 /// `[broker]` and `[log]`, which the core reads).
-pub const SECTIONS: &[&str] = &["ingest", "features", "training", "evaluation"];
+pub const SECTIONS: &[&str] = &["ingest", "features", "training", "evaluation", "serve"];
 
 /// The stage sections of the configuration.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -37,6 +37,8 @@ pub struct StageConfig {
     pub training: TrainingConfig,
     /// `[evaluation]`
     pub evaluation: EvaluationConfig,
+    /// `[serve]`
+    pub serve: ServeConfig,
 }
 
 impl StageConfig {
@@ -60,6 +62,7 @@ impl StageConfig {
             ingest: config.section("ingest")?.unwrap_or_default(),
             features,
             training: config.section("training")?.unwrap_or_default(),
+            serve: config.section("serve")?.unwrap_or_default(),
             evaluation: {
                 let mut e: EvaluationConfig = config.section("evaluation")?.unwrap_or_default();
                 // Evaluation reports go under the data directory unless configured.
@@ -136,7 +139,7 @@ impl Pipeline {
         handles.push(
             router
                 .clone()
-                .follow_deployments(broker.clone(), "mlpipe-router", options)
+                .follow_deployments(broker.clone(), &router_group(), options)
                 .await?,
         );
         Ok(Self {
@@ -152,6 +155,14 @@ impl Pipeline {
             served: log,
             runs: tokio::sync::OnceCell::new(),
         })
+    }
+
+    /// Serves the Open Inference Protocol v2 over HTTP on `config.addr` (port 0 picks a
+    /// free port; [`ScoringServer::local_addr`] says which), through this pipeline's
+    /// router: the versions it deploys are answered without a restart.
+    pub async fn serve(&self, config: &ServeConfig) -> Result<ScoringServer> {
+        let state = ServerState::new(self.router.clone(), self.stores.clone());
+        Ok(ScoringServer::start(state, config).await?)
     }
 
     async fn runs(&self) -> Result<&Arc<Runs>> {
@@ -203,4 +214,11 @@ impl Pipeline {
             h.shutdown().await;
         }
     }
+}
+
+/// The consumer group a serving process follows `model-deployed` with: its own, so every
+/// serving process (and every pipeline) swaps models when a version goes live, instead of
+/// one of them taking each event from a shared group.
+pub(crate) fn router_group() -> String {
+    format!("mlpipe-router-{}", mlpipe_core::EventId::generate())
 }

@@ -11,11 +11,13 @@
 pub mod batch;
 pub mod deploy;
 mod error;
+pub mod http;
 mod loaded;
 pub mod router;
 
 pub use batch::{BatchScoreReport, BatchScoringService};
 pub use deploy::Deployer;
 pub use error::{Result, ServeError};
+pub use http::{ScoringServer, ServeConfig, ServerState};
 pub use loaded::{LoadedModel, ModelCache};
 pub use router::{ModelRouter, ScoreRequest, ScoreResponse, ServedLog};

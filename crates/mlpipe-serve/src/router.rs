@@ -123,6 +123,33 @@ impl ModelRouter {
             .ok_or_else(|| ServeError::NotDeployed(model.clone()))
     }
 
+    /// The live version `version` of `model` (the default when `None`), loaded.
+    pub async fn link(
+        &self,
+        model: &ModelId,
+        version: Option<ModelVersion>,
+    ) -> Result<Arc<LoadedModel>> {
+        let chain = self.chain(model).await?;
+        let found = match version {
+            None => chain.links.first(),
+            Some(v) => chain.links.iter().find(|l| l.model_ref.version == v),
+        };
+        found.cloned().ok_or_else(|| {
+            let live: Vec<String> = chain
+                .links
+                .iter()
+                .map(|l| l.model_ref.version.to_string())
+                .collect();
+            ServeError::VersionNotLive(
+                ModelRef {
+                    model: model.clone(),
+                    version: version.unwrap_or(ModelVersion(0)),
+                },
+                live.join(", "),
+            )
+        })
+    }
+
     /// The versions that would answer a request for `model`, in order.
     pub async fn live_versions(&self, model: &ModelId) -> Result<Vec<ModelRef>> {
         Ok(self
