@@ -220,28 +220,7 @@ impl EvaluationService {
                 );
             }
         }
-        let segregated = self.segregation().get(split).await?;
-        // A feature set without labels (k-means on unlabeled rows) is still evaluated:
-        // clustering quality reads the features only, and metrics that need truths say
-        // why they have no value.
-        let (eval, training_truth) = match segregated.evaluation() {
-            Ok(eval) => (eval, segregated.training()?.y.to_vec()),
-            Err(mlpipe_split::SplitError::NeedsLabels(_)) => {
-                let u = segregated.evaluation_unlabeled();
-                let n = u.x.nrows();
-                let eval = mlpipe_split::LabeledSet {
-                    feature_set_id: u.feature_set_id,
-                    split_id: u.split_id,
-                    feature_names: u.feature_names,
-                    x: u.x,
-                    y: ndarray::Array1::from_elem(n, f64::NAN),
-                    keys: u.keys,
-                    rows: u.rows,
-                };
-                (eval, Vec::new())
-            }
-            Err(e) => return Err(e.into()),
-        };
+        let (eval, training_truth) = self.evaluation_rows(split).await?;
         let truth: Vec<f64> = eval.y.to_vec();
         let run_id = match cause {
             Some(c) => RunId::new(format!(
@@ -273,30 +252,17 @@ impl EvaluationService {
                 &training_truth,
                 self.config.calibration_bins,
             );
-            self.stores
-                .registry
-                .put_evaluation(EvaluationRecord {
-                    run_id: run_id.clone(),
-                    model: m.clone(),
-                    split_id: Some(split.clone()),
-                    metrics: metrics.clone(),
-                    details: serde_json::json!({
-                        "rows": truth.len(),
-                        "problems": problems,
-                        "curves": curves,
-                        "report": report_path,
-                    }),
-                    created_at: chrono::Utc::now(),
-                })
-                .await?;
-            self.stores
-                .lineage
-                .link(LineageLink::new(
-                    Node::Model(m.clone()),
-                    Node::Evaluation(run_id.clone()),
-                    "evaluated_in",
-                ))
-                .await?;
+            self.record_candidate(
+                m,
+                &run_id,
+                split,
+                &metrics,
+                &problems,
+                &curves,
+                truth.len(),
+                &report_path,
+            )
+            .await?;
             rows.push(CandidateReport {
                 name: m.to_string(),
                 description: format!("{} {}", record.kind, record.params),
@@ -320,90 +286,14 @@ impl EvaluationService {
             w => w,
         };
         let node = Node::Evaluation(run_id.clone());
-        let mut report = RunReport {
-            title: format!("Evaluation run {run_id}"),
-            context: vec![
-                ("run".into(), run_id.to_string()),
-                ("split".into(), split.to_string()),
-                ("evaluation rows".into(), truth.len().to_string()),
-                (
-                    "selection".into(),
-                    format!(
-                        "best {} ({} is better), minimums {:?}, maximums {:?}, margin {} over the deployed version",
-                        policy.metric,
-                        if policy.higher_is_better { "higher" } else { "lower" },
-                        policy.minimums,
-                        policy.maximums,
-                        policy.margin
-                    ),
-                ),
-                (
-                    "deployed version's metric".into(),
-                    deployed.map_or_else(|| "none deployed".into(), |d| format!("{d:.4}")),
-                ),
-            ],
-            candidates: rows,
-            winner: None,
-            verdict: Vec::new(),
-        };
-        match &verdict {
-            Verdict::Winner(m, v) => {
-                report.winner = Some(m.to_string());
-                report.verdict = vec![format!(
-                    "{m} wins with {} {v:.4}; it is marked ready and model-ready is published.",
-                    policy.metric
-                )];
-            }
-            Verdict::NoWinner(reasons) => {
-                report.verdict = std::iter::once("No candidate qualifies:".to_string())
-                    .chain(reasons.iter().cloned())
-                    .collect();
-            }
-        }
+        let report = self.run_report(&run_id, split, truth.len(), deployed, rows, &verdict);
         let table = report.text();
         tracing::info!(run = %run_id, "evaluation results\n{table}");
         if let Some(path) = &report_path {
             self.write_report(path, &report.html(), &node).await?;
         }
-        match &verdict {
-            Verdict::Winner(m, v) => {
-                self.stores.registry.mark_ready(m).await?;
-                self.stores
-                    .lineage
-                    .audit(AuditRecord::now(GROUP, "model.ready", &Node::Model(m.clone()), serde_json::json!({"metric": self.config.selection.metric, "value": v, "run": run_id})))
-                    .await?;
-                let event = Event::ModelReady(ModelReady {
-                    model: m.clone(),
-                    evaluation_run: run_id.clone(),
-                    metric: self.config.selection.metric.clone(),
-                    value: *v,
-                });
-                let env = Envelope::after(event, cause, &m.to_string());
-                self.broker.publish_event(&env).await?;
-            }
-            Verdict::NoWinner(reasons) => {
-                tracing::warn!(run = %run_id, ?reasons, "no candidate qualifies for deployment");
-                self.stores
-                    .lineage
-                    .audit(AuditRecord::now(
-                        GROUP,
-                        "selection.none",
-                        &node,
-                        serde_json::json!({"reasons": reasons, "deployed_metric": deployed}),
-                    ))
-                    .await?;
-                if let Some(first) = candidates.first() {
-                    let event = Event::ModelRejected(ModelRejected {
-                        model: first.model.clone(),
-                        evaluation_run: run_id.clone(),
-                        candidates: candidates.to_vec(),
-                        reasons: reasons.clone(),
-                    });
-                    let env = Envelope::after(event, cause, run_id.as_str());
-                    self.broker.publish_event(&env).await?;
-                }
-            }
-        }
+        self.record_verdict(&verdict, candidates, &run_id, deployed, cause)
+            .await?;
         Ok(EvaluationReport {
             run_id,
             metrics: results,
@@ -485,6 +375,185 @@ impl EvaluationService {
             .await?;
         let evaluation = self.evaluate(&versions, split, cause).await?;
         Ok((report, evaluation))
+    }
+
+    /// The split's evaluation rows and the training subset's labels. A feature set
+    /// without labels (k-means on unlabeled rows) is still evaluated: clustering quality
+    /// reads the features only, and metrics that need truths say why they have no value.
+    async fn evaluation_rows(
+        &self,
+        split: &SplitId,
+    ) -> Result<(mlpipe_split::LabeledSet, Vec<f64>)> {
+        let segregated = self.segregation().get(split).await?;
+        match segregated.evaluation() {
+            Ok(eval) => Ok((eval, segregated.training()?.y.to_vec())),
+            Err(mlpipe_split::SplitError::NeedsLabels(_)) => {
+                let u = segregated.evaluation_unlabeled();
+                let n = u.x.nrows();
+                let eval = mlpipe_split::LabeledSet {
+                    feature_set_id: u.feature_set_id,
+                    split_id: u.split_id,
+                    feature_names: u.feature_names,
+                    x: u.x,
+                    y: ndarray::Array1::from_elem(n, f64::NAN),
+                    keys: u.keys,
+                    rows: u.rows,
+                };
+                Ok((eval, Vec::new()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Saves one candidate's metrics against it and links it to the run.
+    #[allow(clippy::too_many_arguments)]
+    async fn record_candidate(
+        &self,
+        m: &ModelRef,
+        run_id: &RunId,
+        split: &SplitId,
+        metrics: &BTreeMap<String, f64>,
+        problems: &[String],
+        curves: &Curves,
+        rows: usize,
+        report_path: &Option<PathBuf>,
+    ) -> Result<()> {
+        self.stores
+            .registry
+            .put_evaluation(EvaluationRecord {
+                run_id: run_id.clone(),
+                model: m.clone(),
+                split_id: Some(split.clone()),
+                metrics: metrics.clone(),
+                details: serde_json::json!({
+                    "rows": rows,
+                    "problems": problems,
+                    "curves": curves,
+                    "report": report_path,
+                }),
+                created_at: chrono::Utc::now(),
+            })
+            .await?;
+        self.stores
+            .lineage
+            .link(LineageLink::new(
+                Node::Model(m.clone()),
+                Node::Evaluation(run_id.clone()),
+                "evaluated_in",
+            ))
+            .await?;
+        Ok(())
+    }
+
+    /// The run's report (pure: nothing is written).
+    fn run_report(
+        &self,
+        run_id: &RunId,
+        split: &SplitId,
+        rows: usize,
+        deployed: Option<f64>,
+        candidates: Vec<CandidateReport>,
+        verdict: &Verdict<ModelRef>,
+    ) -> RunReport {
+        let policy = &self.config.selection;
+        let mut report = RunReport {
+            title: format!("Evaluation run {run_id}"),
+            context: vec![
+                ("run".into(), run_id.to_string()),
+                ("split".into(), split.to_string()),
+                ("evaluation rows".into(), rows.to_string()),
+                (
+                    "selection".into(),
+                    format!(
+                        "best {} ({} is better), minimums {:?}, maximums {:?}, margin {} over the deployed version",
+                        policy.metric,
+                        if policy.higher_is_better { "higher" } else { "lower" },
+                        policy.minimums,
+                        policy.maximums,
+                        policy.margin
+                    ),
+                ),
+                (
+                    "deployed version's metric".into(),
+                    deployed.map_or_else(|| "none deployed".into(), |d| format!("{d:.4}")),
+                ),
+            ],
+            candidates,
+            winner: None,
+            verdict: Vec::new(),
+        };
+        match verdict {
+            Verdict::Winner(m, v) => {
+                report.winner = Some(m.to_string());
+                report.verdict = vec![format!(
+                    "{m} wins with {} {v:.4}; it is marked ready and model-ready is published.",
+                    policy.metric
+                )];
+            }
+            Verdict::NoWinner(reasons) => {
+                report.verdict = std::iter::once("No candidate qualifies:".to_string())
+                    .chain(reasons.iter().cloned())
+                    .collect();
+            }
+        }
+        report
+    }
+
+    /// Records the verdict: the winner marked ready, audited and announced
+    /// (`model-ready`), or why none qualifies, audited and announced (`model-rejected`).
+    async fn record_verdict(
+        &self,
+        verdict: &Verdict<ModelRef>,
+        candidates: &[ModelRef],
+        run_id: &RunId,
+        deployed: Option<f64>,
+        cause: Option<&EventId>,
+    ) -> Result<()> {
+        match verdict {
+            Verdict::Winner(m, v) => {
+                self.stores.registry.mark_ready(m).await?;
+                self.stores
+                    .lineage
+                    .audit(AuditRecord::now(
+                        GROUP,
+                        "model.ready",
+                        &Node::Model(m.clone()),
+                        serde_json::json!({"metric": self.config.selection.metric, "value": v, "run": run_id}),
+                    ))
+                    .await?;
+                let event = Event::ModelReady(ModelReady {
+                    model: m.clone(),
+                    evaluation_run: run_id.clone(),
+                    metric: self.config.selection.metric.clone(),
+                    value: *v,
+                });
+                let env = Envelope::after(event, cause, &m.to_string());
+                self.broker.publish_event(&env).await?;
+            }
+            Verdict::NoWinner(reasons) => {
+                tracing::warn!(run = %run_id, ?reasons, "no candidate qualifies for deployment");
+                self.stores
+                    .lineage
+                    .audit(AuditRecord::now(
+                        GROUP,
+                        "selection.none",
+                        &Node::Evaluation(run_id.clone()),
+                        serde_json::json!({"reasons": reasons, "deployed_metric": deployed}),
+                    ))
+                    .await?;
+                if let Some(first) = candidates.first() {
+                    let event = Event::ModelRejected(ModelRejected {
+                        model: first.model.clone(),
+                        evaluation_run: run_id.clone(),
+                        candidates: candidates.to_vec(),
+                        reasons: reasons.clone(),
+                    });
+                    let env = Envelope::after(event, cause, run_id.as_str());
+                    self.broker.publish_event(&env).await?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Adds to each "has no <metric>" reason why the metric could not be computed.
