@@ -12,13 +12,13 @@ use crate::error::{Error, Result};
 use crate::pipeline::StageConfig;
 use mlpipe_core::broker::*;
 use mlpipe_core::events::*;
-use mlpipe_core::service::ServiceHandle;
+use mlpipe_core::service::{spawn_consumer, ServiceHandle};
 use mlpipe_core::{EventId, ModelRef};
 use parking_lot::Mutex;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
 /// Something a stage did for a run.
 #[derive(Clone, Debug)]
@@ -159,18 +159,25 @@ impl State {
                 let _ = tx.send(seen);
             }
             if new {
-                let mut i = 0;
-                while i < self.orphans.len() {
-                    if self.run_of(&self.orphans[i].1) == Some(run) {
-                        if let Some((_, o)) = self.orphans.remove(i) {
-                            queue.push((run, o));
-                        }
-                    } else {
-                        i += 1;
-                    }
-                }
+                queue.extend(self.adopt(run).into_iter().map(|o| (run, o)));
             }
         }
+    }
+
+    /// Takes out the kept orphans that belong to `run` now.
+    fn adopt(&mut self, run: u64) -> Vec<Seen> {
+        let mut found = Vec::new();
+        let mut i = 0;
+        while i < self.orphans.len() {
+            if self.run_of(&self.orphans[i].1) == Some(run) {
+                if let Some((_, o)) = self.orphans.remove(i) {
+                    found.push(o);
+                }
+            } else {
+                i += 1;
+            }
+        }
+        found
     }
 
     fn forget(&mut self, run: u64) {
@@ -188,18 +195,16 @@ pub struct Runs {
 
 fn seen_of(message: &Message) -> Option<Seen> {
     let envelope = message.envelope().ok()?;
-    if message.topic.ends_with(".dead-letter") {
-        let h = |k: &str| message.headers.get(k).cloned().unwrap_or_default();
-        Some(Seen::DeadLetter {
+    Some(match message.dead_letter() {
+        Some(dl) => Seen::DeadLetter {
             envelope,
-            topic: h(HEADER_ORIGINAL_TOPIC),
-            group: h(HEADER_GROUP),
-            reason: h(HEADER_ERROR),
-            attempts: h(HEADER_ATTEMPTS).parse().unwrap_or(0),
-        })
-    } else {
-        Some(Seen::Event(envelope))
-    }
+            topic: dl.topic,
+            group: dl.group,
+            reason: dl.error,
+            attempts: dl.attempts.unwrap_or(0),
+        },
+        None => Seen::Event(envelope),
+    })
 }
 
 impl Runs {
@@ -208,46 +213,33 @@ impl Runs {
     pub async fn start(broker: Arc<dyn Broker>) -> Result<Arc<Self>> {
         let group = format!("mlpipe-runs-{}", EventId::generate());
         let state = Arc::new(Mutex::new(State::default()));
-        let (stop, stop_rx) = watch::channel(false);
-        let options = SubscribeOptions::default();
-        let mut tasks = Vec::new();
-        for topic in Topic::ALL {
-            for name in [
-                topic.as_str().to_string(),
-                dead_letter_topic(topic.as_str()),
-            ] {
-                let mut sub = broker.subscribe(&name, &group, options.clone()).await?;
-                let state = state.clone();
-                let mut stop_rx = stop_rx.clone();
-                tasks.push(tokio::spawn(async move {
-                    loop {
-                        let next = tokio::select! {
-                            biased;
-                            _ = stop_rx.changed() => break,
-                            n = sub.next() => n,
-                        };
-                        match next {
-                            Ok(Some(d)) => {
-                                let seen = seen_of(&d.message);
-                                let _ = d.ack().await;
-                                if let Some(seen) = seen {
-                                    state.lock().offer(seen);
-                                }
-                            }
-                            Ok(None) => break,
-                            Err(e) => {
-                                tracing::warn!(topic = %name, error = %e, "run follower: subscription failed; retrying");
-                                tokio::time::sleep(Duration::from_millis(200)).await;
-                            }
-                        }
-                    }
-                }));
+        let topics = Topic::ALL
+            .iter()
+            .flat_map(|t| [t.as_str().to_string(), dead_letter_topic(t.as_str())])
+            .collect();
+        let shared = state.clone();
+        let on = move |d: Delivery| {
+            let state = shared.clone();
+            async move {
+                let seen = seen_of(&d.message);
+                let _ = d.ack().await;
+                if let Some(seen) = seen {
+                    state.lock().offer(seen);
+                }
             }
-        }
+        };
+        let handle = spawn_consumer(
+            broker.clone(),
+            topics,
+            &group,
+            SubscribeOptions::default(),
+            on,
+        )
+        .await?;
         Ok(Arc::new(Self {
             broker,
             state,
-            handle: Mutex::new(Some(ServiceHandle::from_parts(&group, stop, tasks))),
+            handle: Mutex::new(Some(handle)),
         }))
     }
 
@@ -278,18 +270,7 @@ impl Runs {
         st.runs.insert(key, tx);
         st.owner.insert(id.clone(), key);
         // What arrived before the run was followed.
-        let mut i = 0;
-        let mut found = Vec::new();
-        while i < st.orphans.len() {
-            if st.run_of(&st.orphans[i].1) == Some(key) {
-                if let Some((_, o)) = st.orphans.remove(i) {
-                    found.push(o);
-                }
-            } else {
-                i += 1;
-            }
-        }
-        for o in found {
+        for o in st.adopt(key) {
             st.offer(o);
         }
         RunHandle {

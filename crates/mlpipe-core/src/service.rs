@@ -2,7 +2,7 @@
 //! failed (so the broker redelivers it with back-off and finally dead-letters it), and
 //! rejecting (dead-lettering at once) what cannot be decoded or failed [`Permanent`]ly.
 
-use crate::broker::{Broker, BrokerExt, SubscribeOptions};
+use crate::broker::{Broker, Delivery, SubscribeOptions};
 use crate::events::{Envelope, Topic};
 use crate::Result;
 use async_trait::async_trait;
@@ -212,6 +212,50 @@ impl ServiceHandle {
     }
 }
 
+/// Consumes the raw messages of `topics` under `group`: one task per entry (a topic named
+/// twice gets two consumers), each handing every delivery to `on`, which settles it
+/// (ack, nack or reject). A failed subscription is logged and read again after a pause;
+/// the tasks stop, after the delivery in hand, when the handle is shut down. Returns
+/// once every topic is subscribed.
+pub async fn spawn_consumer<F, Fut>(
+    broker: Arc<dyn Broker>,
+    topics: Vec<String>,
+    group: &str,
+    options: SubscribeOptions,
+    on: F,
+) -> Result<ServiceHandle>
+where
+    F: Fn(Delivery) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let (stop, stop_rx) = watch::channel(false);
+    let mut tasks = Vec::new();
+    for topic in topics {
+        let mut sub = broker.subscribe(&topic, group, options.clone()).await?;
+        let on = on.clone();
+        let mut stop_rx = stop_rx.clone();
+        let group = group.to_string();
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let next = tokio::select! {
+                    biased;
+                    _ = stop_rx.changed() => break,
+                    n = sub.next() => n,
+                };
+                match next {
+                    Ok(Some(delivery)) => on(delivery).await,
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::error!(%group, %topic, error = %e, "subscription failed; retrying");
+                        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                    }
+                }
+            }
+        }));
+    }
+    Ok(ServiceHandle::from_parts(group, stop, tasks))
+}
+
 /// Subscribes `concurrency` consumers of `group` to `topic` and runs `handler` for each
 /// delivery. Returns once subscribed, so events published afterwards are received.
 pub async fn spawn_handler(
@@ -222,93 +266,77 @@ pub async fn spawn_handler(
     concurrency: usize,
     handler: Arc<dyn EventHandler>,
 ) -> Result<ServiceHandle> {
-    let (stop, stop_rx) = watch::channel(false);
-    let mut tasks = Vec::new();
     let keep_alive_every = (options.ack_wait / 2).max(std::time::Duration::from_millis(10));
-    for _ in 0..concurrency.max(1) {
-        let mut sub = broker
-            .subscribe_topic(topic, group, options.clone())
-            .await?;
+    let topics = vec![topic.as_str().to_string(); concurrency.max(1)];
+    let name = group.to_string();
+    let on = move |delivery: Delivery| {
         let handler = handler.clone();
-        let mut stop_rx = stop_rx.clone();
-        let group = group.to_string();
-        tasks.push(tokio::spawn(async move {
-            loop {
-                let next = tokio::select! {
-                    biased;
-                    _ = stop_rx.changed() => break,
-                    n = sub.next() => n,
-                };
-                let delivery = match next {
-                    Ok(Some(d)) => d,
-                    Ok(None) => break,
-                    Err(e) => {
-                        tracing::error!(%group, %topic, error = %e, "subscription failed; retrying");
-                        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-                        continue;
+        let group = name.clone();
+        async move {
+            let envelope = match delivery.message.envelope() {
+                Ok(env) => env,
+                Err(e) => {
+                    let reason = e.to_string();
+                    if let Err(e) = delivery.reject(&reason).await {
+                        tracing::error!(%group, error = %e, "could not reject a message");
                     }
-                };
-                let envelope = match delivery.message.envelope() {
-                    Ok(env) => env,
-                    Err(e) => {
-                        let reason = e.to_string();
-                        if let Err(e) = delivery.reject(&reason).await {
-                            tracing::error!(%group, error = %e, "could not reject a message");
-                        }
-                        continue;
-                    }
-                };
-                let attempt = delivery.attempt;
-                let id = envelope.id.clone();
-                let span = tracing::info_span!("handle", %group, %topic, event = %id, attempt);
-                // Everything the handler logs, across its awaits, is inside the span.
-                let handling = handler.handle(envelope, attempt).instrument(span);
-                // A handler that runs longer than `ack_wait` (a long training) keeps its
-                // delivery: without this the broker would deliver the event again while
-                // it runs, and dead-letter it after `max_deliveries` such rounds.
-                // The reports run beside the handler (which is polled all along), each
-                // bounded in time, so a broker that does not answer delays neither the
-                // handler nor shutdown.
-                let result = {
-                    let keep_alive = async {
-                        let mut tick = tokio::time::interval_at(
-                            tokio::time::Instant::now() + keep_alive_every,
-                            keep_alive_every,
-                        );
-                        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                        loop {
-                            tick.tick().await;
-                            match tokio::time::timeout(keep_alive_every, delivery.in_progress()).await {
-                                Ok(Ok(())) => {}
-                                Ok(Err(e)) => tracing::warn!(%group, event = %id, error = %e, "could not extend the ack deadline"),
-                                Err(_) => tracing::warn!(%group, event = %id, "extending the ack deadline timed out"),
+                    return;
+                }
+            };
+            let attempt = delivery.attempt;
+            let id = envelope.id.clone();
+            let span = tracing::info_span!("handle", %group, %topic, event = %id, attempt);
+            // Everything the handler logs, across its awaits, is inside the span.
+            let handling = handler.handle(envelope, attempt).instrument(span);
+            // A handler that runs longer than `ack_wait` (a long training) keeps its
+            // delivery: without this the broker would deliver the event again while
+            // it runs, and dead-letter it after `max_deliveries` such rounds.
+            // The reports run beside the handler (which is polled all along), each
+            // bounded in time, so a broker that does not answer delays neither the
+            // handler nor shutdown.
+            let result = {
+                let keep_alive = async {
+                    let mut tick = tokio::time::interval_at(
+                        tokio::time::Instant::now() + keep_alive_every,
+                        keep_alive_every,
+                    );
+                    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                    loop {
+                        tick.tick().await;
+                        match tokio::time::timeout(keep_alive_every, delivery.in_progress()).await {
+                            Ok(Ok(())) => {}
+                            Ok(Err(e)) => {
+                                tracing::warn!(%group, event = %id, error = %e, "could not extend the ack deadline")
+                            }
+                            Err(_) => {
+                                tracing::warn!(%group, event = %id, "extending the ack deadline timed out")
                             }
                         }
-                    };
-                    tokio::pin!(handling);
-                    tokio::pin!(keep_alive);
-                    tokio::select! {
-                        r = &mut handling => r,
-                        // The loop above never ends; this arm only satisfies the types.
-                        () = &mut keep_alive => Err("the keep-alive stopped".into()),
                     }
                 };
-                let settled = match result {
-                    Ok(()) => delivery.ack().await,
-                    Err(e) if e.is::<Permanent>() => {
-                        tracing::warn!(%group, %topic, event = %id, attempt, error = %e, "handler failed for good; dead-lettering");
-                        delivery.reject(&e.to_string()).await
-                    }
-                    Err(e) => {
-                        tracing::warn!(%group, %topic, event = %id, attempt, error = %e, "handler failed");
-                        delivery.nack(&e.to_string()).await
-                    }
-                };
-                if let Err(e) = settled {
-                    tracing::error!(%group, event = %id, error = %e, "could not settle a delivery");
+                tokio::pin!(handling);
+                tokio::pin!(keep_alive);
+                tokio::select! {
+                    r = &mut handling => r,
+                    // The loop above never ends; this arm only satisfies the types.
+                    () = &mut keep_alive => Err("the keep-alive stopped".into()),
                 }
+            };
+            let settled = match result {
+                Ok(()) => delivery.ack().await,
+                Err(e) if e.is::<Permanent>() => {
+                    tracing::warn!(%group, %topic, event = %id, attempt, error = %e, "handler failed for good; dead-lettering");
+                    delivery.reject(&e.to_string()).await
+                }
+                Err(e) => {
+                    tracing::warn!(%group, %topic, event = %id, attempt, error = %e, "handler failed");
+                    delivery.nack(&e.to_string()).await
+                }
+            };
+            if let Err(e) = settled {
+                tracing::error!(%group, event = %id, error = %e, "could not settle a delivery");
             }
-        }));
-    }
-    Ok(ServiceHandle::from_parts(group, stop, tasks))
+        }
+    };
+    spawn_consumer(broker, topics, group, options, on).await
 }

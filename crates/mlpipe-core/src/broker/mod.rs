@@ -82,11 +82,39 @@ impl Message {
         })
     }
 
+    /// What the broker recorded on a message of a dead-letter topic (`None` on any
+    /// other topic): the topic and group that gave up on it, their error, the attempts.
+    pub fn dead_letter(&self) -> Option<DeadLetter> {
+        if !self.topic.ends_with(".dead-letter") {
+            return None;
+        }
+        let h = |k: &str| self.headers.get(k).cloned().unwrap_or_default();
+        Some(DeadLetter {
+            topic: h(HEADER_ORIGINAL_TOPIC),
+            group: h(HEADER_GROUP),
+            error: h(HEADER_ERROR),
+            attempts: h(HEADER_ATTEMPTS).parse().ok(),
+        })
+    }
+
     /// Decodes the payload as a pipeline event envelope.
     pub fn envelope(&self) -> Result<Envelope> {
         serde_json::from_slice(&self.payload)
             .map_err(|e| Error::serde(format!("event on topic {}", self.topic), e))
     }
+}
+
+/// The headers a broker puts on a dead-lettered message, read by [`Message::dead_letter`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeadLetter {
+    /// The topic the message was on ([`HEADER_ORIGINAL_TOPIC`]).
+    pub topic: String,
+    /// The consumer group that gave up on it ([`HEADER_GROUP`]).
+    pub group: String,
+    /// Its handler's error ([`HEADER_ERROR`]).
+    pub error: String,
+    /// Deliveries tried ([`HEADER_ATTEMPTS`]), when recorded.
+    pub attempts: Option<u32>,
 }
 
 /// How a group consumes a topic.
